@@ -1,0 +1,160 @@
+"""Atomic Zarr v3 stores written and read through xarray."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from hrtem.errors import StoreError
+
+#: attribute that marks a store as written by hrtem (and by which layout version)
+FORMAT_TAG = "hrtem-store/1"
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and tuples in attributes to JSON types."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling path; on success rename it to ``path``.
+
+    Works for files and directories (Zarr stores). An existing target is
+    replaced only after the new one is complete; on an exception the temporary
+    path is removed and the target is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp
+        if target.exists():
+            trash = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(target, trash)
+            os.replace(tmp, target)
+            _remove(trash)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_dataset(
+    data: xr.Dataset | xr.DataArray,
+    path: str | os.PathLike,
+    *,
+    attrs: Mapping[str, Any] | None = None,
+    encoding: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``data`` atomically as a Zarr v3 store with provenance attributes.
+
+    Parameters
+    ----------
+    data
+        Dataset, or a named DataArray (stored as a one-variable Dataset).
+    path
+        Target store path (a directory, conventionally ending in ``.zarr``).
+    attrs
+        Extra global attributes, typically :func:`hrtem.io.provenance` output.
+    encoding
+        Per-variable Zarr encoding passed to :meth:`xarray.Dataset.to_zarr`.
+
+    Returns
+    -------
+    Path
+        The written store's path.
+    """
+    if isinstance(data, xr.DataArray):
+        if data.name is None:
+            raise ValueError("write_dataset needs a named DataArray (set .name)")
+        ds = data.to_dataset()
+    else:
+        ds = data.copy(deep=False)
+    ds.attrs = _jsonable({**ds.attrs, **(attrs or {}), "hrtem_format": FORMAT_TAG})
+    for var in ds.variables.values():
+        var.attrs = _jsonable(dict(var.attrs))
+    with atomic_path(path) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=dict(encoding or {}))
+    return Path(path)
+
+
+def _check_store(path: Path) -> None:
+    if not path.exists():
+        raise StoreError(f"store {path} does not exist; run the rule that makes it first")
+    meta = path / "zarr.json"
+    if not meta.is_file():
+        raise StoreError(
+            f"{path} is not a Zarr v3 store (no zarr.json); "
+            "it is truncated or was not written by hrtem: delete it and re-run"
+        )
+    try:
+        root = json.loads(meta.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise StoreError(f"{path}/zarr.json is unreadable ({err}); delete the store and re-run") from err
+    if root.get("attributes", {}).get("hrtem_format") != FORMAT_TAG:
+        raise StoreError(
+            f"{path} is a Zarr store but not an hrtem store (attribute hrtem_format != "
+            f"{FORMAT_TAG!r}); point to a store written by hrtem"
+        )
+
+
+def open_store(path: str | os.PathLike, *, variables: tuple[str, ...] = ()) -> xr.Dataset:
+    """Open an hrtem store lazily (dask-backed) after checking it is one.
+
+    Parameters
+    ----------
+    path
+        Store path.
+    variables
+        Variables that must be present; a clear :class:`StoreError` otherwise.
+    """
+    path = Path(path)
+    _check_store(path)
+    try:
+        ds = xr.open_zarr(path, zarr_format=3, consolidated=False)
+    except Exception as err:  # zarr raises many types for broken stores
+        raise StoreError(f"cannot open store {path}: {err}; delete it and re-run the rule") from err
+    missing = [v for v in variables if v not in ds.variables]
+    if missing:
+        raise StoreError(
+            f"store {path} lacks variable(s) {missing}; it holds {sorted(ds.data_vars)}"
+        )
+    return ds
+
+
+def read_dataset(path: str | os.PathLike, *, variables: tuple[str, ...] = ()) -> xr.Dataset:
+    """Read a whole hrtem store into memory (see :func:`open_store`).
+
+    Raises :class:`StoreError` if a chunk is missing or corrupt.
+    """
+    ds = open_store(path, variables=variables)
+    try:
+        return ds.load()
+    except Exception as err:
+        raise StoreError(f"store {path} is corrupt or truncated ({err}); delete it and re-run") from err
