@@ -1,0 +1,1 @@
+"""Atomic models: fcc nanoparticles, Wulff particles, grown particles, graphene, projected columns."""
