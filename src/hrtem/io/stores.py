@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -18,6 +19,16 @@ from hrtem.errors import StoreError
 
 #: attribute that marks a store as written by hrtem (and by which layout version)
 FORMAT_TAG = "hrtem-store/1"
+#: variable attribute holding a digest of the values, verified by read_dataset
+CHECKSUM_ATTR = "hrtem_checksum"
+
+
+def _checksum(values: np.ndarray) -> str:
+    """BLAKE2b digest of an array's dtype, shape and bytes."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"{values.dtype.str}{values.shape}".encode())
+    h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
@@ -98,7 +109,12 @@ def write_dataset(
         ds = data.copy(deep=False)
     ds.attrs = _jsonable({**ds.attrs, **(attrs or {}), "hrtem_format": FORMAT_TAG})
     for var in ds.variables.values():
-        var.attrs = _jsonable(dict(var.attrs))
+        var.attrs = _jsonable({k: v for k, v in var.attrs.items() if k != CHECKSUM_ATTR})
+    for name, var in ds.data_vars.items():
+        # in-memory variables get a digest so a truncated store is detected on
+        # read; lazily written (dask) ensembles are checked chunk-wise elsewhere
+        if isinstance(var.data, np.ndarray):
+            var.attrs[CHECKSUM_ATTR] = _checksum(var.values)
     with atomic_path(path) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False, encoding=dict(encoding or {}))
     return Path(path)
@@ -155,6 +171,14 @@ def read_dataset(path: str | os.PathLike, *, variables: tuple[str, ...] = ()) ->
     """
     ds = open_store(path, variables=variables)
     try:
-        return ds.load()
+        ds = ds.load()
     except Exception as err:
         raise StoreError(f"store {path} is corrupt or truncated ({err}); delete it and re-run") from err
+    for name, var in ds.data_vars.items():
+        expected = var.attrs.get(CHECKSUM_ATTR)
+        if expected is not None and _checksum(var.values) != expected:
+            raise StoreError(
+                f"store {path}: variable {name!r} does not match its checksum (missing or "
+                "corrupt chunks); delete the store and re-run the rule that made it"
+            )
+    return ds

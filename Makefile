@@ -1,0 +1,33 @@
+# Two commands:  make run   (default pipeline: every figure + HTML report)
+#                make test  (the whole test suite)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+CONFIG ?= config/config.yaml
+
+.PHONY: run test report lint dag clean-results
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrtem needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python envs/requirements.txt pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r envs/requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/hrtem config $(CONFIG) > /dev/null
+	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --cores $(CORES)
+	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/report.html
+
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/snakemake --lint
+
+dag: $(VENV)/.installed
+	$(BIN)/snakemake -n --quiet rules

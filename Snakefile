@@ -1,0 +1,27 @@
+# hrtem: atomic models -> simulated HRTEM images -> strain -> CNNs.
+# The science is in the `hrtem` package (src/hrtem); rules only wire it together.
+# Run:  make run      (or: snakemake --profile workflow/profiles/default)
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("8.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+# One rule file per stage; each figure rule adds its id to FIGURES.
+for _rules in sorted(Path(workflow.basedir, "workflow", "rules").glob("*.smk")):
+    if _rules.name != "common.smk":
+
+        include: str(_rules)
+
+
+rule all:
+    default_target: True
+    input:
+        lambda wc: figure_targets(),

@@ -1,0 +1,5 @@
+"""``python -m hrtem`` is the ``hrtem`` command."""
+
+from hrtem.cli import main
+
+raise SystemExit(main())

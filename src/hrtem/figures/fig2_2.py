@@ -1,0 +1,78 @@
+"""fig2_2: the image-simulation pipeline on a gold particle (thesis Fig. 2.2).
+
+Panels: model → projected potential → exit-wave phase → lens image → detected
+image. Inputs (in this order): model extxyz, potential store, exit-wave store,
+image store, detected-image store. Data: ``fig2_2.zarr`` with the four arrays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from hrtem.errors import HrtemError
+from hrtem.figures.style import save_figure
+from hrtem.io import provenance, read_atoms, read_dataset, write_dataset
+
+
+def _extent(da: xr.DataArray) -> tuple[float, float, float, float]:
+    dx = float(da.x[1] - da.x[0])
+    dy = float(da.y[1] - da.y[0])
+    return (0.0, da.sizes["x"] * dx, 0.0, da.sizes["y"] * dy)
+
+
+def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
+    """Make fig2_2 (see module docstring)."""
+    import matplotlib.pyplot as plt
+
+    if len(inputs) != 5:
+        raise HrtemError("fig2_2 needs 5 inputs: model, potential, exit wave, image, noisy image")
+    model_path, pot_path, wave_path, image_path, noisy_path = inputs
+    atoms = read_atoms(model_path)
+    potential = read_dataset(pot_path, variables=("projected_potential",))["projected_potential"]
+    waves = read_dataset(wave_path, variables=("exit_wave",))["exit_wave"]
+    image = read_dataset(image_path, variables=("image",))["image"]
+    noisy = read_dataset(noisy_path, variables=("image",))["image"]
+    phase = xr.DataArray(
+        np.angle(waves.isel(config=0).values).astype(np.float32),
+        dims=("x", "y"), coords={"x": waves.x, "y": waves.y}, name="exit_wave_phase",
+        attrs={"units": "rad", "long_name": "exit-wave phase, configuration 0"},
+    )
+
+    dose = params.get("detector", {}).get("dose_e_per_a2")
+    pixel = float(noisy.x[1] - noisy.x[0])
+    fig, axes = plt.subplots(1, 5, figsize=(19, 4.2), constrained_layout=True)
+    pos = atoms.positions
+    order = np.argsort(pos[:, 2])
+    sc = axes[0].scatter(pos[order, 0], pos[order, 1], c=pos[order, 2], s=6, cmap="viridis")
+    axes[0].set_aspect("equal")
+    axes[0].set_xlim(0, atoms.cell[0, 0])
+    axes[0].set_ylim(0, atoms.cell[1, 1])
+    axes[0].set_title(f"model: {len(atoms)} {atoms.get_chemical_formula()[:2]} atoms")
+    fig.colorbar(sc, ax=axes[0], label="z (Å)", shrink=0.8)
+    panels = [
+        (potential, "projected potential", "V·Å", "gray"),
+        (phase, "exit-wave phase (config 0)", "rad", "gray"),
+        (image, f"lens image, mean {float(image.mean()):.3f}", "I / I_vacuum", "gray"),
+        (noisy, f"detected: {pixel:.3g} Å/px, {dose:g} e⁻/Å²" if dose else f"detected: {pixel:.3g} Å/px", "I / I_vacuum", "gray"),
+    ]
+    for ax, (da, title, unit, cmap) in zip(axes[1:], panels):
+        im = ax.imshow(da.transpose("y", "x").values, origin="lower", extent=_extent(da), cmap=cmap)
+        ax.set_title(title)
+        fig.colorbar(im, ax=ax, label=unit, shrink=0.8)
+    for ax in axes:
+        ax.set_xlabel("x (Å)")
+        ax.set_ylabel("y (Å)")
+    save_figure(fig, png)
+
+    data = xr.Dataset(
+        {
+            "projected_potential": potential.rename({"x": "x_sim", "y": "y_sim"}),
+            "exit_wave_phase": phase.rename({"x": "x_sim", "y": "y_sim"}),
+            "image": image.rename({"x": "x_sim", "y": "y_sim"}),
+            "detected_image": noisy.rename({"x": "x_det", "y": "y_det"}),
+        }
+    )
+    write_dataset(data, png.with_suffix(".zarr"), attrs=provenance(config=params, seed=seed, rule="fig2_2"))

@@ -1,0 +1,97 @@
+# Image simulation chain of fig2_2: model -> potential -> exit wave -> lens image -> detector.
+# Each stage is its own rule with its own store, so a change downstream
+# (e.g. the dose) re-runs only what depends on it.
+
+FIGURES += ["fig2_2"]
+
+
+rule fig2_2_model:
+    output:
+        "results/fig2_2/model.xyz",
+    params:
+        p=lambda wc: params_json("simulate", "fig2_2"),
+    log:
+        "results/logs/fig2_2_model.log",
+    shell:
+        "{HRTEM} structure fcc-cluster --params {params.p:q} -o {output} > {log} 2>&1"
+
+
+rule fig2_2_potential:
+    input:
+        "results/fig2_2/model.xyz",
+    output:
+        directory("results/fig2_2/potential.zarr"),
+    params:
+        simulate=lambda wc: params_json("simulate"),
+    log:
+        "results/logs/fig2_2_potential.log",
+    shell:
+        "{HRTEM} simulate potential {input} --simulate {params.simulate:q} -o {output} > {log} 2>&1"
+
+
+rule fig2_2_exit_wave:
+    input:
+        "results/fig2_2/model.xyz",
+    output:
+        directory("results/fig2_2/exit_wave.zarr"),
+    params:
+        simulate=lambda wc: params_json("simulate"),
+        microscope=lambda wc: params_json("microscope"),
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        "results/logs/fig2_2_exit_wave.log",
+    shell:
+        "{HRTEM} simulate exit-wave {input} --simulate {params.simulate:q} "
+        "--microscope {params.microscope:q} --seed {config[seed]} --key fig2_2 "
+        "--threads {threads} -o {output} > {log} 2>&1"
+
+
+rule fig2_2_image:
+    input:
+        "results/fig2_2/exit_wave.zarr",
+    output:
+        directory("results/fig2_2/image.zarr"),
+    params:
+        microscope=lambda wc: params_json("microscope"),
+    log:
+        "results/logs/fig2_2_image.log",
+    shell:
+        "{HRTEM} simulate image {input} --microscope {params.microscope:q} -o {output} > {log} 2>&1"
+
+
+rule fig2_2_detect:
+    input:
+        "results/fig2_2/image.zarr",
+    output:
+        directory("results/fig2_2/noisy.zarr"),
+    params:
+        detector=lambda wc: params_json("detector"),
+    log:
+        "results/logs/fig2_2_detect.log",
+    shell:
+        "{HRTEM} simulate detect {input} --detector {params.detector:q} "
+        "--seed {config[seed]} --key fig2_2 -o {output} > {log} 2>&1"
+
+
+rule fig2_2:
+    input:
+        model="results/fig2_2/model.xyz",
+        potential="results/fig2_2/potential.zarr",
+        exit_wave="results/fig2_2/exit_wave.zarr",
+        image="results/fig2_2/image.zarr",
+        noisy="results/fig2_2/noisy.zarr",
+    output:
+        png=report(
+            "results/figures/fig2_2.png", caption="../report/fig2_2.rst", category="Image formation"
+        ),
+        data=directory("results/figures/fig2_2.zarr"),
+    params:
+        p=lambda wc: sections_json("microscope", "detector"),
+    log:
+        "results/logs/fig2_2.log",
+    shell:
+        "{HRTEM} figure fig2_2 -o {output.png} --seed {config[seed]} --params {params.p:q} "
+        "{input.model} {input.potential} {input.exit_wave} {input.image} {input.noisy} > {log} 2>&1"
