@@ -8,7 +8,12 @@ from snakemake.utils import min_version
 min_version("8.20")
 
 
-configfile: "config/config.yaml"
+configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+
+
+# common.smk puts the environment's bin/ first on PATH for the jobs.
+envvars:
+    "PATH",
 
 
 include: "workflow/rules/common.smk"

@@ -1,6 +1,8 @@
-# Shared by every rule file: validated config, the hrtem command, helpers.
+# Shared by all rule files -- validated config, the hrtem command on PATH, helpers.
 import json
+import os
 import sys
+from pathlib import Path
 
 from hrtem.config import validate_config
 from hrtem.errors import ConfigError
@@ -14,8 +16,12 @@ except ConfigError as _err:
 config.clear()
 config.update(_validated)
 
-# The package's CLI from the same environment Snakemake runs in (also on SLURM nodes).
-HRTEM = f"{sys.executable} -m hrtem"
+# Rules call the `hrtem` CLI of the environment Snakemake runs in: put its bin/
+# first on PATH (jobs, local or SLURM, inherit the environment).
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+# One software environment for every rule: the pinned set of envs/requirements.txt.
+ENV = "../../envs/hrtem.yaml"
 
 # Figure ids; each rule file appends its own. `rule all` builds all of them.
 FIGURES = []

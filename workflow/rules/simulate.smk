@@ -10,10 +10,12 @@ rule fig2_2_model:
         "results/fig2_2/model.xyz",
     params:
         p=lambda wc: params_json("simulate", "fig2_2"),
+    conda:
+        ENV
     log:
         "results/logs/fig2_2_model.log",
     shell:
-        "{HRTEM} structure fcc-cluster --params {params.p:q} -o {output} > {log} 2>&1"
+        "hrtem structure fcc-cluster --params {params.p:q} -o {output} > {log} 2>&1"
 
 
 rule fig2_2_potential:
@@ -23,10 +25,12 @@ rule fig2_2_potential:
         directory("results/fig2_2/potential.zarr"),
     params:
         simulate=lambda wc: params_json("simulate"),
+    conda:
+        ENV
     log:
         "results/logs/fig2_2_potential.log",
     shell:
-        "{HRTEM} simulate potential {input} --simulate {params.simulate:q} -o {output} > {log} 2>&1"
+        "hrtem simulate potential {input} --simulate {params.simulate:q} -o {output} > {log} 2>&1"
 
 
 rule fig2_2_exit_wave:
@@ -37,15 +41,18 @@ rule fig2_2_exit_wave:
     params:
         simulate=lambda wc: params_json("simulate"),
         microscope=lambda wc: params_json("microscope"),
+        seed=config["seed"],
     threads: config["threads"]
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        ENV
     log:
         "results/logs/fig2_2_exit_wave.log",
     shell:
-        "{HRTEM} simulate exit-wave {input} --simulate {params.simulate:q} "
-        "--microscope {params.microscope:q} --seed {config[seed]} --key fig2_2 "
+        "hrtem simulate exit-wave {input} --simulate {params.simulate:q} "
+        "--microscope {params.microscope:q} --seed {params.seed} --key fig2_2 "
         "--threads {threads} -o {output} > {log} 2>&1"
 
 
@@ -56,10 +63,12 @@ rule fig2_2_image:
         directory("results/fig2_2/image.zarr"),
     params:
         microscope=lambda wc: params_json("microscope"),
+    conda:
+        ENV
     log:
         "results/logs/fig2_2_image.log",
     shell:
-        "{HRTEM} simulate image {input} --microscope {params.microscope:q} -o {output} > {log} 2>&1"
+        "hrtem simulate image {input} --microscope {params.microscope:q} -o {output} > {log} 2>&1"
 
 
 rule fig2_2_detect:
@@ -69,11 +78,14 @@ rule fig2_2_detect:
         directory("results/fig2_2/noisy.zarr"),
     params:
         detector=lambda wc: params_json("detector"),
+        seed=config["seed"],
+    conda:
+        ENV
     log:
         "results/logs/fig2_2_detect.log",
     shell:
-        "{HRTEM} simulate detect {input} --detector {params.detector:q} "
-        "--seed {config[seed]} --key fig2_2 -o {output} > {log} 2>&1"
+        "hrtem simulate detect {input} --detector {params.detector:q} "
+        "--seed {params.seed} --key fig2_2 -o {output} > {log} 2>&1"
 
 
 rule fig2_2:
@@ -90,8 +102,11 @@ rule fig2_2:
         data=directory("results/figures/fig2_2.zarr"),
     params:
         p=lambda wc: sections_json("microscope", "detector"),
+        seed=config["seed"],
+    conda:
+        ENV
     log:
         "results/logs/fig2_2.log",
     shell:
-        "{HRTEM} figure fig2_2 -o {output.png} --seed {config[seed]} --params {params.p:q} "
+        "hrtem figure fig2_2 -o {output.png} --seed {params.seed} --params {params.p:q} "
         "{input.model} {input.potential} {input.exit_wave} {input.image} {input.noisy} > {log} 2>&1"
