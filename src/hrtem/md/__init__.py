@@ -1,0 +1,1 @@
+"""LAMMPS molecular dynamics for supported particles (thesis ch. 5)."""
