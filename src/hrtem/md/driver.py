@@ -471,7 +471,9 @@ def run_md(
                 s.context = f"stage {i} ({st.name})"
                 lseed = _langevin_seed(seed, keys, i)
                 damp_ps = settings.langevin_damp_fs * 1e-3
-                s.command(f"fix lang mobile langevin {st.start_K:g} {st.stop_K:g} {damp_ps:g} {lseed} zero yes")
+                thermostat = st.ensemble == "langevin"
+                if thermostat:
+                    s.command(f"fix lang mobile langevin {st.start_K:g} {st.stop_K:g} {damp_ps:g} {lseed} zero yes")
                 dump = workdir / f"snapshots_{i}.dump"
                 if st.sample and settings.snapshot_every > 0:
                     s.commands(
@@ -485,7 +487,8 @@ def run_md(
                 t_run += time.perf_counter() - t0
                 if st.sample and settings.snapshot_every > 0:
                     s.command("undump snap")
-                s.command("unfix lang")
+                if thermostat:
+                    s.command("unfix lang")
                 step = int(s.lmp.extract_global("ntimestep"))
                 temp = s.thermo("c_tmob")
                 pe = s.thermo("pe")

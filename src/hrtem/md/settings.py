@@ -70,6 +70,9 @@ class Stage:
         Number of MD steps.
     sample
         Write snapshots (every ``MDSettings.snapshot_every`` steps) in this stage.
+    ensemble
+        ``langevin`` (thermostat to the target) or ``nve`` (no thermostat;
+        the targets are then ignored, used to check energy conservation).
     """
 
     name: str
@@ -77,6 +80,7 @@ class Stage:
     stop_K: float
     steps: int
     sample: bool = False
+    ensemble: str = "langevin"
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ class MDSettings:
                             stop_K=float(s.get("stop_K", start)),
                             steps=int(s["steps"]),
                             sample=bool(s.get("sample", False)),
+                            ensemble=str(s.get("ensemble", "langevin")),
                         )
                     )
                 except (KeyError, TypeError, ValueError) as err:
@@ -198,6 +203,8 @@ class MDSettings:
         for i, s in enumerate(stages):
             if s.steps < 0 or s.start_K < 0 or s.stop_K < 0:
                 raise HrtemError(f"md.stages[{i}] ({s.name}): steps and temperatures must be ≥ 0")
+            if s.ensemble not in ("langevin", "nve"):
+                raise HrtemError(f"md.stages[{i}].ensemble must be 'langevin' or 'nve', got {s.ensemble!r}")
         return cls(
             potential=potential,
             timestep_fs=float(md.get("timestep_fs", 0.5)),

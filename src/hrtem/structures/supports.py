@@ -11,15 +11,14 @@ Fixed atoms
     else is False / tag 0. The MD driver holds fixed atoms in place.
 Oxides
     ``zro2_111``  cubic (fluorite) ZrO2(111), O-terminated; orthogonal surface
-    cell a/√2 × a√6/2 (6 Zr + 12 O per trilayer… per cell: 2 Zr, 4 O per
-    trilayer), trilayer spacing a/√3. The thesis supports Pt{111} on it.
+    cell a/√2 × a√6/2 (2 Zr + 4 O per trilayer and cell), trilayer spacing a/√3. The thesis supports Pt{111} on it.
 
     ``anatase_001``  anatase TiO2(001), O-terminated; the conventional
     tetragonal cell is already orthogonal (a × a in plane, 1 Ti + 2 O per
     trilayer per a², trilayer spacing c/4). We choose (001) over (101)
     because its square surface mesh is orthogonal without a supercell and
     matches an fcc(100) face (Pt(100)‖anatase(100) mismatch ≈ 3.4 %, thesis
-    L3286; Cu(100) ≈ 4.5 %), which is the coherent interface the thesis
+    L3286; Cu(100) ≈ 5.5 % with the COMB3 lattice constants), which is the coherent interface the thesis
     discusses. The bulk-terminated (001) face is the textbook one, not the
     reconstructed (1×4) surface.
 Particles
@@ -55,10 +54,12 @@ __all__ = [
     "zro2_111",
 ]
 
-#: oxide id -> (default lattice parameters in Å, cation, description)
+#: oxide id -> default lattice parameters in Å (relaxed at 0 K with the shipped
+#: ffield.comb3: c-ZrO2 5.126 Å vs 5.07–5.12 Å measured; anatase a = 3.821 Å,
+#: c = 9.523 Å vs 3.785 / 9.514 Å measured), cation, description
 OXIDES: dict[str, dict] = {
-    "zro2_111": {"a_A": 5.07, "cation": "Zr", "what": "cubic ZrO2(111), O-terminated"},
-    "anatase_001": {"a_A": 3.785, "c_A": 9.514, "cation": "Ti", "what": "anatase TiO2(001), O-terminated"},
+    "zro2_111": {"a_A": 5.126, "cation": "Zr", "what": "cubic ZrO2(111), O-terminated"},
+    "anatase_001": {"a_A": 3.821, "c_A": 9.523, "cation": "Ti", "what": "anatase TiO2(001), O-terminated"},
 }
 
 
@@ -166,14 +167,14 @@ def zro2_111(
     Parameters
     ----------
     repeat
-        Surface cells along x ([1-10], a/√2 = 3.585 Å at a = 5.07 Å) and
-        y ([11-2], a√6/2 = 6.21 Å).
+        Surface cells along x ([1-10], a/√2 = 3.62 Å at a = 5.126 Å) and
+        y ([11-2], a√6/2 = 6.28 Å).
     layers
         Number of O–Zr–O trilayers (6 atoms per surface cell each).
     fixed_layers
         Bottom trilayers tagged fixed.
     a_A
-        Cubic lattice constant in Å (experimental c-ZrO2 ≈ 5.07–5.12 Å).
+        Cubic lattice constant in Å (default: the COMB3 value; measured c-ZrO2 ≈ 5.07–5.12 Å).
     vacuum_A
         Vacuum below and above the slab in Å (the particle goes in the upper one).
     """
@@ -196,7 +197,7 @@ def anatase_001(
     Parameters
     ----------
     repeat
-        Surface cells a × a along x and y (a = 3.785 Å).
+        Surface cells a × a along x and y (a = 3.821 Å with COMB3).
     layers
         Number of O–Ti–O trilayers (spacing c/4 = 2.38 Å; 3 atoms per a² each).
     fixed_layers
@@ -225,7 +226,7 @@ _FACETS = {(1, 1, 1): [(0.5, -0.5, 0.0), (0.5, 0.5, -1.0), (1.0, 1.0, 1.0)], (1,
 
 def half_particle(
     element: str = "Cu",
-    a_A: float = 3.615,
+    a_A: float = 3.61,
     radius_A: float = 7.0,
     interface: Sequence[int] = (1, 1, 1),
     d100_over_d111: float = 1.10,
@@ -243,7 +244,8 @@ def half_particle(
     Parameters
     ----------
     element, a_A
-        fcc metal and lattice constant in Å (Cu 3.615, Pt 3.92, Au 4.08).
+        fcc metal and lattice constant in Å (Cu 3.61 with the shipped COMB3,
+        3.615 measured; Pt 3.92; Au 4.08).
     radius_A
         Distance of the {111} facets from the centre, in Å.
     interface
