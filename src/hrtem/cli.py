@@ -58,7 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     parser = _build_parser(verb)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # argparse cannot take a verb's variadic positionals after its options
+    # (``hrtem figure ID -o OUT IN1 IN2``): give leftovers to ``inputs``.
+    if extra:
+        if isinstance(getattr(args, "inputs", None), list) and not any(e.startswith("-") for e in extra):
+            args.inputs.extend(extra)
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0 if verb is None else 2

@@ -29,8 +29,8 @@ TINY = {
 
 def _snakemake(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     cmd = [
-        str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(workdir / "tiny.yaml"), "--cores", "2", "--quiet", "rules", *extra, *targets,
+        str(SNAKEMAKE), *targets, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(workdir / "tiny.yaml"), "--cores", "2", *extra,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
@@ -61,8 +61,10 @@ def test_stage_stores_hold_physical_numbers(tiny_run):
     assert abs(float(np.abs(waves.values[:, 0, 0]).mean()) ** 2 - 1) < 0.02
     image = read_dataset(stores / "image.zarr")["image"]
     noisy = read_dataset(stores / "noisy.zarr")["image"]
-    # the lens conserves the mean intensity (unitary transfer inside the aperture)
-    assert abs(float(image.mean()) - float((np.abs(waves.values) ** 2).mean())) < 0.02
+    # |H| <= 1, so by Parseval the lens can only remove intensity (envelopes
+    # damp high frequencies); the low-frequency bulk of the signal survives
+    exit_mean = float((np.abs(waves.values) ** 2).mean())
+    assert 0.9 * exit_mean < float(image.mean()) <= exit_mean + 1e-4
     # detector pixel is the configured 0.18 A (or the nearest exact divisor of the cell)
     pixel = float(noisy.x[1] - noisy.x[0])
     assert abs(pixel - 0.18) < 0.01

@@ -43,7 +43,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
 
     dose = params.get("detector", {}).get("dose_e_per_a2")
     pixel = float(noisy.x[1] - noisy.x[0])
-    fig, axes = plt.subplots(1, 5, figsize=(19, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 5, figsize=(21, 4.4), constrained_layout=True)
     pos = atoms.positions
     order = np.argsort(pos[:, 2])
     sc = axes[0].scatter(pos[order, 0], pos[order, 1], c=pos[order, 2], s=6, cmap="viridis")
@@ -64,7 +64,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
         fig.colorbar(im, ax=ax, label=unit, shrink=0.8)
     for ax in axes:
         ax.set_xlabel("x (Å)")
-        ax.set_ylabel("y (Å)")
+    axes[0].set_ylabel("y (Å)")
     save_figure(fig, png)
 
     data = xr.Dataset(

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ import numpy as np
 import xarray as xr
 
 from hrtem.errors import StoreError
+
+# Snakemake drops a `.snakemake_timestamp` file into directory() outputs; zarr
+# warns that it is not part of the hierarchy. It is harmless.
+warnings.filterwarnings("ignore", message=r"Object at \.snakemake_timestamp is not recognized")
 
 #: attribute that marks a store as written by hrtem (and by which layout version)
 FORMAT_TAG = "hrtem-store/1"

@@ -85,13 +85,13 @@ def detector_image(
     camera = Detector.from_config(detector)
     sampling = sampling_of(image)
     generator = rng(seed, *keys, "shot_noise")
-    noisy, out_sampling = camera.detect(image.transpose("x", "y").values, sampling, generator)
-    if np.isscalar(out_sampling):
-        out_sampling = (float(out_sampling), float(out_sampling))
+    noisy = camera.detect(image.transpose("x", "y").values, sampling, generator)
+    pixel = (camera.sampling_a, camera.sampling_a)
+    units = "counts" if camera.output == "counts" else "1 (vacuum = 1)"
     return xr.DataArray(
         np.asarray(noisy, dtype=np.float32),
         dims=("x", "y"),
-        coords=_xy_coords(noisy.shape, tuple(out_sampling)),
+        coords=_xy_coords(noisy.shape, pixel),
         name="image",
-        attrs={"long_name": "detected image", "units": "1 (vacuum = 1)", "detector": camera.attrs()},
+        attrs={"long_name": "detected image", "units": units, "detector": camera.to_config()},
     )
