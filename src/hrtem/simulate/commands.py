@@ -5,8 +5,14 @@ Sub-verbs (each one pipeline stage, used by the Snakemake rules):
 - ``potential STRUCTURE -o OUT.zarr``: projected potential of the static model.
 - ``exit-wave STRUCTURE -o OUT.zarr``: exit wave per frozen-phonon configuration
   (Einstein, seeded) or per MD snapshot (``--md``: every frame of the file).
-- ``image EXIT.zarr -o OUT.zarr``: objective lens per configuration, intensities averaged.
+- ``image EXIT.zarr -o OUT.zarr``: objective lens per configuration, intensities averaged
+  (per tilt when the exit waves carry a ``tilt`` dimension).
 - ``detect IMAGE.zarr -o OUT.zarr``: resample to the camera pixel, shot noise, MTF.
+- ``ensemble EXIT.zarr -o OUT.zarr``: detected images over tilt × defocus × dose ×
+  noise realisation (:mod:`hrtem.simulate.ensemble`), chunked and written block by block.
+
+``exit-wave --tilt DEG`` (repeatable) simulates the structure tilted about an
+in-plane axis (``--tilt-axis-deg``) and stores ``(tilt, config, x, y)``.
 
 Config sections are passed as JSON (``--simulate``, ``--microscope``,
 ``--detector``) and validated with the config schema first.
@@ -66,7 +72,8 @@ def _exit_wave(args: argparse.Namespace) -> int:
     else:
         atoms = read_atoms(args.structure)
     data = exit_waves(
-        atoms, energy_kev=microscope["energy_kev"], simulate=simulate, seed=args.seed, keys=tuple(args.key)
+        atoms, energy_kev=microscope["energy_kev"], simulate=simulate, seed=args.seed, keys=tuple(args.key),
+        tilts_deg=args.tilt or None, tilt_axis_deg=args.tilt_axis_deg,
     )
     _write(
         data, args.output, rule="simulate exit-wave", seed=args.seed,
@@ -81,7 +88,12 @@ def _image(args: argparse.Namespace) -> int:
 
     microscope = _section("microscope", args.microscope)
     waves = read_dataset(args.exit_wave, variables=("exit_wave",))["exit_wave"]
-    data = lens_image(waves, microscope)
+    if "tilt" in waves.dims:
+        from hrtem.simulate.ensemble import lens_images
+
+        data = lens_images(waves, microscope)
+    else:
+        data = lens_image(waves, microscope)
     _write(data, args.output, rule="simulate image", seed=None, config=microscope)
     return 0
 
@@ -94,6 +106,27 @@ def _detect(args: argparse.Namespace) -> int:
     image = read_dataset(args.image, variables=("image",))["image"]
     data = detector_image(image, detector, seed=args.seed, keys=tuple(args.key))
     _write(data, args.output, rule="simulate detect", seed=args.seed, config=detector)
+    return 0
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from hrtem.io import open_store, provenance
+    from hrtem.simulate.ensemble import image_ensemble
+
+    microscope = _section("microscope", args.microscope)
+    detector = _section("detector", args.detector)
+    if args.sampling_a is not None:
+        detector["sampling_a"] = args.sampling_a
+    waves = open_store(args.exit_wave, variables=("exit_wave",))["exit_wave"]
+    keys = tuple(int(k) if k.isdigit() else k for k in args.key) or ("simulate_ensemble",)
+    config = {"microscope": microscope, "detector": detector, "defocus_a": args.defocus, "doses": args.dose,
+              "samples": args.samples, "samples_per_block": args.samples_per_block}
+    image_ensemble(
+        waves, args.output, microscope=microscope, detector=detector, doses_e_per_a2=args.dose,
+        samples=args.samples, defocus_a=args.defocus or None, seed=args.seed, keys=keys,
+        samples_per_block=args.samples_per_block, threads=args.threads,
+        attrs=provenance(config=config, seed=args.seed, rule="simulate ensemble", seed_keys=list(keys)),
+    )
     return 0
 
 
@@ -119,6 +152,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--simulate", default="", help="config section 'simulate' as JSON")
     q.add_argument("--microscope", default="", help="config section 'microscope' as JSON (energy)")
     q.add_argument("--md", action="store_true", help="use every frame of the file as a thermal configuration")
+    q.add_argument("--tilt", type=float, action="append", default=[],
+                   help="specimen tilt in degrees (repeatable: adds a 'tilt' dimension)")
+    q.add_argument("--tilt-axis-deg", type=float, default=0.0, help="in-plane tilt axis, degrees from x")
     q.add_argument("--threads", type=int, default=1, help="Dask worker threads")
     common(q, seeded=True)
     q.set_defaults(func=_exit_wave)
@@ -134,6 +170,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--detector", default="", help="config section 'detector' as JSON")
     common(q, seeded=True)
     q.set_defaults(func=_detect)
+
+    q = verbs.add_parser("ensemble", help="detected images over tilt × defocus × dose × noise realisation")
+    q.add_argument("exit_wave", help="exit-wave store, dims ([tilt,] config, x, y)")
+    q.add_argument("--microscope", default="", help="config section 'microscope' as JSON")
+    q.add_argument("--detector", default="", help="config section 'detector' as JSON (its dose is ignored)")
+    q.add_argument("--sampling-a", type=float, default=None, help="camera pixel in Å (overrides detector.sampling_a)")
+    q.add_argument("--defocus", type=float, nargs="+", default=[], help="defoci C10 in Å (default: the microscope's)")
+    q.add_argument("--dose", type=float, nargs="+", required=True, help="doses in e⁻/Å²")
+    q.add_argument("--samples", type=int, default=10, help="noise realisations per dose")
+    q.add_argument("--samples-per-block", type=int, default=10, help="realisations per chunk and per task")
+    q.add_argument("--threads", type=int, default=1, help="Dask worker threads")
+    common(q, seeded=True)
+    q.set_defaults(func=_ensemble)
 
 
 __all__ = ["register"]

@@ -105,6 +105,24 @@ def _coords(n: tuple[int, int], cell_xy: tuple[float, float]) -> dict[str, xr.Da
     return out
 
 
+def _multislice(
+    atoms: Atoms | Sequence[Atoms],
+    cell_xy: tuple[float, float],
+    energy_kev: float,
+    simulate: Mapping[str, Any],
+    seed: int,
+    keys: Sequence[str | int],
+) -> np.ndarray:
+    """``(config, nx, ny)`` complex64 exit waves of one (possibly tilted) model."""
+    import abtem
+
+    ensemble = thermal_ensemble(atoms, simulate["frozen_phonons"], seed, *keys)
+    potential = _potential(ensemble, cell_xy, simulate)
+    waves = abtem.PlaneWave(energy=energy_kev * 1e3, normalize=False).multislice(potential)
+    array = np.asarray(waves.compute(progress_bar=sys.stderr.isatty()).array, dtype=np.complex64)
+    return array[None] if array.ndim == 2 else array
+
+
 def exit_waves(
     atoms: Atoms | Sequence[Atoms],
     *,
@@ -112,8 +130,10 @@ def exit_waves(
     simulate: Mapping[str, Any],
     seed: int,
     keys: Sequence[str | int] = (),
+    tilts_deg: Sequence[float] | None = None,
+    tilt_axis_deg: float = 0.0,
 ) -> xr.DataArray:
-    """Multislice exit waves, one per thermal configuration.
+    """Multislice exit waves, one per thermal configuration (and per specimen tilt).
 
     Parameters
     ----------
@@ -126,37 +146,64 @@ def exit_waves(
         parametrization, projection, fft_friendly_gpts, frozen_phonons).
     seed, keys
         Config seed and the rule's keys (see :mod:`hrtem.seeding`).
+    tilts_deg
+        Specimen tilts in degrees (:func:`hrtem.simulate.tilt.tilt_frames`: a
+        rotation about the in-plane axis at ``tilt_axis_deg`` through the cell
+        centre, applied before the multislice). ``None``: no tilt dimension.
+        Every tilt uses the same thermal displacements (same seed and keys), so
+        a tilt of 0 reproduces the untilted waves exactly.
+    tilt_axis_deg
+        Direction of the tilt axis in the xy plane, degrees from x.
 
     Returns
     -------
     xarray.DataArray
-        ``exit_wave`` of dims ``(config, x, y)``, complex64, normalised so a
-        vacuum wave has ``|ψ|² = 1``; ``x``, ``y`` in Å; attrs ``energy_kev``
-        and ``sampling_a`` (the actual sampling after grid rounding).
+        ``exit_wave`` of dims ``(config, x, y)``, or ``(tilt, config, x, y)``
+        when ``tilts_deg`` is given, complex64, normalised so a vacuum wave has
+        ``|ψ|² = 1``; ``x``, ``y`` in Å, ``tilt`` in degrees; attrs
+        ``energy_kev``, ``sampling_a`` (the actual sampling after grid
+        rounding) and, with tilts, ``tilt_axis_deg``.
     """
-    import abtem
+    from hrtem.simulate.tilt import tilt_frames
 
     if energy_kev <= 0:
         raise HrtemError(f"microscope.energy_kev must be > 0, got {energy_kev}")
     cell_xy = _cell_xy(atoms)
-    ensemble = thermal_ensemble(atoms, simulate["frozen_phonons"], seed, *keys)
-    potential = _potential(ensemble, cell_xy, simulate)
-    waves = abtem.PlaneWave(energy=energy_kev * 1e3, normalize=False).multislice(potential)
-    array = np.asarray(waves.compute(progress_bar=sys.stderr.isatty()).array, dtype=np.complex64)
-    if array.ndim == 2:
-        array = array[None]
+    if tilts_deg is None:
+        array = _multislice(atoms, cell_xy, energy_kev, simulate, seed, keys)
+        dims: tuple[str, ...] = ("config", "x", "y")
+        extra_coords: dict[str, Any] = {}
+    else:
+        tilts = [float(t) for t in tilts_deg]
+        if not tilts:
+            raise HrtemError("the tilt list is empty; give at least one tilt in degrees (e.g. [0])")
+        array = np.stack(
+            [
+                _multislice(tilt_frames(atoms, t, tilt_axis_deg), cell_xy, energy_kev, simulate, seed, keys)
+                for t in tilts
+            ]
+        )
+        dims = ("tilt", "config", "x", "y")
+        extra_coords = {
+            "tilt": xr.DataArray(
+                np.asarray(tilts), dims="tilt", attrs={"units": "degree", "long_name": "specimen tilt"}
+            )
+        }
     coords = _coords(array.shape[-2:], cell_xy)
+    attrs: dict[str, Any] = {
+        "long_name": "exit wave per frozen-phonon configuration",
+        "units": "1 (vacuum |ψ|² = 1)",
+        "energy_kev": float(energy_kev),
+        "sampling_a": [cell_xy[0] / array.shape[-2], cell_xy[1] / array.shape[-1]],
+    }
+    if tilts_deg is not None:
+        attrs["tilt_axis_deg"] = float(tilt_axis_deg)
     return xr.DataArray(
         array,
-        dims=("config", "x", "y"),
-        coords={"config": np.arange(array.shape[0]), **coords},
+        dims=dims,
+        coords={**extra_coords, "config": np.arange(array.shape[-3]), **coords},
         name="exit_wave",
-        attrs={
-            "long_name": "exit wave per frozen-phonon configuration",
-            "units": "1 (vacuum |ψ|² = 1)",
-            "energy_kev": float(energy_kev),
-            "sampling_a": [cell_xy[0] / array.shape[-2], cell_xy[1] / array.shape[-1]],
-        },
+        attrs=attrs,
     )
 
 
