@@ -190,7 +190,7 @@ def branch_and_bound(
     upper_assign: np.ndarray | None = None,
     r_max: float | None = None,
     rmsd_cap: float | None = 0.3,
-    max_nodes: int = 256,
+    max_nodes: int | None = 256,
 ) -> MatchResult:
     """Exact optimal correspondence by breadth-first branch and bound, batched.
 
@@ -224,7 +224,7 @@ def branch_and_bound(
     max_nodes
         Node budget per point and level; beyond it only the best nodes are
         kept and the point is flagged inexact (a safety net; with the default
-        cap it is not reached by lattice points).
+        cap it is not reached by lattice points). None or 0 = unlimited.
     """
     b, n = w.shape[:2]
     wc = _complex(w)
@@ -343,7 +343,7 @@ def match_template(
     *,
     r_max: float | None = None,
     rmsd_cap: float | None = 0.3,
-    max_nodes: int = 256,
+    max_nodes: int | None = 256,
     chunk: int = 16384,
 ) -> MatchResult:
     """Optimal (or partial) correspondence of one template with local lattices.
@@ -478,7 +478,7 @@ def match_templates(
     r_max: float | None = None,
     min_level: int = 2,
     rmsd_cap: float | None = 0.3,
-    max_nodes: int = 256,
+    max_nodes: int | None = 256,
     chunk: int = 16384,
 ) -> StmResult:
     """Strain, rotation and RMSD of every point by structural template matching.

@@ -48,7 +48,7 @@ def _sorted_upper(w: np.ndarray, template: Template) -> tuple[float, list[int]]:
     return best
 
 
-def match_point(w: np.ndarray, template: Template) -> tuple[float, list[int]]:
+def match_point(w: np.ndarray, template: Template, rmsd_cap: float | None = None) -> tuple[float, list[int]]:
     """Optimal correspondence for one local lattice (full template).
 
     Parameters
@@ -57,6 +57,9 @@ def match_point(w: np.ndarray, template: Template) -> tuple[float, list[int]]:
         (N, 2) neighbour vectors sorted by distance.
     template
         Template with N neighbours.
+    rmsd_cap
+        As in :func:`hrtem.strain.matching.branch_and_bound`: search only
+        below this RMSD, else keep the sorted correspondence.
 
     Returns
     -------
@@ -66,6 +69,10 @@ def match_point(w: np.ndarray, template: Template) -> tuple[float, list[int]]:
     n = len(w)
     upper, best = _sorted_upper(w, template)
     thr = upper * (1 + 1e-9) + 1e-14
+    if rmsd_cap is not None:
+        thr = min(thr, rmsd_cap**2 * n)
+    sw_tot = float(np.sum(w * w))
+    st_tot = float(np.sum(template.vectors**2))
     heap: list[tuple[float, tuple[int, ...]]] = [(0.0, (int(j),)) for j in template.first_branch]
     heapq.heapify(heap)
     while heap:
@@ -79,8 +86,17 @@ def match_point(w: np.ndarray, template: Template) -> tuple[float, list[int]]:
             if j in partial:
                 continue
             cand = partial + (j,)
-            ec = rssd2_pair(w[: lev + 1], template.vectors[list(cand)])
-            if ec <= thr:
+            wl, tl = w[: lev + 1], template.vectors[list(cand)]
+            ec = rssd2_pair(wl, tl)
+            if lev + 1 < n:
+                # Cauchy–Schwarz bound on any full completion (as the batched version)
+                cr = float(np.sum(wl[:, 0] * tl[:, 0] + wl[:, 1] * tl[:, 1]))
+                ci = float(np.sum(wl[:, 0] * tl[:, 1] - wl[:, 1] * tl[:, 0]))
+                rest = math.sqrt(max(sw_tot - float(np.sum(wl * wl)), 0.0) * max(st_tot - float(np.sum(tl * tl)), 0.0))
+                lb = st_tot - (math.hypot(cr, ci) + rest) ** 2 / sw_tot
+            else:
+                lb = ec
+            if ec <= thr and lb <= thr:
                 heapq.heappush(heap, (ec, cand))
     return upper, best
 
