@@ -21,10 +21,36 @@ from scipy import ndimage
 
 from hrtem.errors import HrtemError
 
-__all__ = ["wiener", "filter_image", "find_peaks", "refine_peaks", "detect_columns"]
+__all__ = ["wiener", "wiener_local", "filter_image", "find_peaks", "refine_peaks", "detect_columns"]
 
 
-def wiener(image: np.ndarray, size_px: int = 5, noise: float | None = None) -> np.ndarray:
+def wiener(image: np.ndarray, noise_power: float | None = None, *, noise_band: float = 0.7,
+           noise_factor: float = 1.0) -> np.ndarray:
+    """Fourier-space Wiener filter for lattice images with white noise.
+
+    With the power spectrum P(k) = |Ĩ(k)|² and a white-noise power ν, the
+    filter is H(k) = max(P − ν, 0)/P (signal power over total power, the
+    signal power estimated as P − ν). ν is the mean of P beyond
+    ``noise_band`` × the Nyquist frequency (where a sampled lattice image has
+    only noise) unless given. ``noise_factor`` > 1 scales ν up, which also
+    suppresses the frequencies where the noise alone fluctuates above ν
+    (a fraction e^(−factor) of them for white noise).
+    """
+    img = np.asarray(image, float)
+    mean = img.mean()
+    f = np.fft.fft2(img - mean)
+    p = np.abs(f) ** 2
+    if noise_power is None:
+        kx = np.fft.fftfreq(img.shape[0])[:, None] * 2
+        ky = np.fft.fftfreq(img.shape[1])[None, :] * 2
+        band = np.hypot(kx, ky) > noise_band
+        noise_power = float(np.mean(p[band])) if band.any() else 0.0
+    nu = noise_factor * noise_power
+    h = np.maximum(p - nu, 0.0) / np.maximum(p, 1e-300)
+    return np.real(np.fft.ifft2(f * h)) + mean
+
+
+def wiener_local(image: np.ndarray, size_px: int = 5, noise: float | None = None) -> np.ndarray:
     """Adaptive local Wiener filter (as scipy.signal.wiener, but safe on flat regions).
 
     out = μ + max(σ² − ν, 0)/max(σ², ν)·(I − μ), with μ, σ² the local mean and
@@ -39,7 +65,8 @@ def wiener(image: np.ndarray, size_px: int = 5, noise: float | None = None) -> n
     return mu + gain * (img - mu)
 
 
-def filter_image(image: np.ndarray, method: str = "wiener", *, size_px: int = 5, sigma_px: float = 1.0) -> np.ndarray:
+def filter_image(image: np.ndarray, method: str = "wiener", *, size_px: int = 5, sigma_px: float = 1.0,
+                 noise_factor: float = 1.0) -> np.ndarray:
     """Noise filter before peak finding.
 
     Parameters
@@ -47,18 +74,22 @@ def filter_image(image: np.ndarray, method: str = "wiener", *, size_px: int = 5,
     image
         2D image.
     method
-        ``"wiener"`` (adaptive local Wiener filter, :func:`wiener`, window
-        ``size_px``), ``"gaussian"`` (Gaussian of standard deviation
+        ``"wiener"`` (Fourier-space Wiener filter, :func:`wiener`, with
+        ``noise_factor``),
+        ``"wiener_local"`` (adaptive local Wiener filter, window ``size_px``),
+        ``"gaussian"`` (Gaussian of standard deviation
         ``sigma_px`` pixels) or ``"none"``.
     """
     img = np.asarray(image, float)
     if method == "wiener":
-        return wiener(img, size_px)
+        return wiener(img, noise_factor=noise_factor)
+    if method == "wiener_local":
+        return wiener_local(img, size_px)
     if method == "gaussian":
         return ndimage.gaussian_filter(img, float(sigma_px), mode="nearest")
     if method == "none":
         return img.copy()
-    raise HrtemError(f"unknown filter {method!r}; choose wiener, gaussian or none")
+    raise HrtemError(f"unknown filter {method!r}; choose wiener, wiener_local, gaussian or none")
 
 
 def find_peaks(
@@ -187,6 +218,7 @@ def detect_columns(
     filter: str = "wiener",
     filter_size_px: int = 5,
     filter_sigma_px: float = 1.0,
+    noise_factor: float = 1.0,
     min_distance_a: float = 1.0,
     threshold_rel: float = 0.2,
     dark: bool = False,
@@ -203,7 +235,7 @@ def detect_columns(
         Pixel size (Å/px), one value or (sx, sy).
     origin
         Position (Å) of pixel (0, 0).
-    filter, filter_size_px, filter_sigma_px
+    filter, filter_size_px, filter_sigma_px, noise_factor
         See :func:`filter_image`.
     min_distance_a
         Minimum peak separation in Å.
@@ -219,7 +251,7 @@ def detect_columns(
     (n, 2) positions x, y in Å.
     """
     sx, sy = (sampling, sampling) if np.isscalar(sampling) else sampling
-    filt = filter_image(image, filter, size_px=filter_size_px, sigma_px=filter_sigma_px)
+    filt = filter_image(image, filter, size_px=filter_size_px, sigma_px=filter_sigma_px, noise_factor=noise_factor)
     md = max(1, int(round(min_distance_a / min(sx, sy))))
     pk = find_peaks(filt, min_distance_px=md, threshold_rel=threshold_rel, dark=dark,
                     exclude_border_px=max(1, window_px // 2))
