@@ -60,6 +60,7 @@ def build(params: dict) -> dict:
 
 def compute(params: dict, seed: int) -> dict:
     """Run STM and the two GPAs (deterministic; ``seed`` unused: no noise)."""
+    from hrtem.strain.matching import search_options
     from hrtem.strain import detect_columns, gpa, match_templates
 
     d = build(params)
@@ -70,7 +71,8 @@ def compute(params: dict, seed: int) -> dict:
     ref_rows = d["reference_rows"]
     y_lo, y_hi = ys[ref_rows[0]] + 0.5 * a, ys[ref_rows[1]] - 0.25 * a
     reference = (pos[:, 1] > y_lo - 1e-9) & (pos[:, 1] < y_hi) & (pos[:, 0] > xs[1]) & (pos[:, 0] < xs[-2])
-    stm = match_templates(pos, p["template"], r_max=p["r_max"], min_level=int(p["min_level"]), reference=reference)
+    stm = match_templates(pos, p["template"], r_max=p["r_max"], min_level=int(p["min_level"]), reference=reference,
+                          **search_options(p.get("stm")))
     ref_px = (slice(int(xs[1] / s), int(xs[-2] / s)), slice(int(y_lo / s), int(y_hi / s)))
     gpas = [gpa(d["image"], s, g=np.eye(2) / a, mask_radius=float(mr), reference=ref_px) for mr in p["mask_radii"]]
     return {**d, "detected": pos, "stm": stm, "gpa": gpas}

@@ -34,6 +34,7 @@ DEFAULTS = {
 
 def compute(params: dict, seed: int) -> dict:
     """Build the polycrystal and image; run STM and GPA."""
+    from hrtem.strain.matching import search_options
     from hrtem.strain import detect_columns, gpa, match_templates, pair_points
     from hrtem.strain.synthetic import gaussian_image, polycrystalline_graphene
 
@@ -45,7 +46,7 @@ def compute(params: dict, seed: int) -> dict:
                                     strain_max=p["grain_strain_max"])
     image = gaussian_image(poly["positions"], (n, n), s, sigma_a=p["sigma_a"])
     pos = detect_columns(image, s, filter="none", min_distance_a=0.6 * p["bond_a"], threshold_rel=0.3)
-    stm = match_templates(pos, p["template"], nn_distance=p["bond_a"], r_max=p["r_max"])
+    stm = match_templates(pos, p["template"], nn_distance=p["bond_a"], r_max=p["r_max"], **search_options(p.get("stm")))
     g = gpa(image, s, mask_radius=float(p["mask_radius"]))
     im, it = pair_points(pos, poly["positions"], 0.3 * p["bond_a"])
     grain = np.full(len(pos), -1)

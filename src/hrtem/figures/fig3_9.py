@@ -52,6 +52,7 @@ def _true_on_grid(shape, sampling, amplitude, width, centre):
 
 def compute(params: dict, seed: int) -> dict:
     """Run the experiment; returns images, maps and the error table (see module doc)."""
+    from hrtem.strain.matching import search_options
     from hrtem.strain import detect_columns, gpa, match_templates, pair_points, to_grid
     from hrtem.strain.synthetic import analytic_field, gaussian_image, lattice_points
     from hrtem.strain.tensor import strain_from_gradient
@@ -79,7 +80,7 @@ def compute(params: dict, seed: int) -> dict:
     inner_pt = (pos[im] > margin).all(1) & (pos[im] < side - margin).all(1)
     rows, stm_maps, gpa_maps = [], [], []
     for name in p["templates"]:
-        r = match_templates(pos, name, nn_distance=a)
+        r = match_templates(pos, name, nn_distance=a, **search_options(p.get("stm")))
         dx = r.exx[im][inner_pt] - t_exx[it][inner_pt]
         dy = r.eyy[im][inner_pt] - t_eyy[it][inner_pt]
         rows.append(("stm", name, float(np.sqrt(np.nanmean(dx**2))), float(np.sqrt(np.nanmean(dy**2))),

@@ -51,6 +51,7 @@ __all__ = [
     "match_template",
     "linear_maps",
     "match_templates",
+    "search_options",
 ]
 
 #: relative slack on the branch-and-bound threshold (floating point sums differ in order)
@@ -584,3 +585,13 @@ def match_templates(
         reference_distance=scales,
         stretch=p,
     )
+
+
+def search_options(params: Mapping | None) -> dict:
+    """``rmsd_cap`` and ``max_nodes`` keyword arguments from a config ``stm`` object.
+
+    Missing keys take the defaults of :func:`branch_and_bound`; ``max_nodes`` 0
+    means unlimited.
+    """
+    params = params or {}
+    return {"rmsd_cap": params.get("rmsd_cap", 0.3), "max_nodes": int(params.get("max_nodes", 256)) or None}
