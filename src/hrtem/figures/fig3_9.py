@@ -118,7 +118,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     ext = image_extent(n, n, (s, s))
     k = len(p["templates"])
     ncol = max(k, len(p["mask_radii"])) + 1
-    fig, axes = plt.subplots(4, ncol, figsize=(3.0 * ncol, 11.5), squeeze=False)
+    fig, axes = plt.subplots(4, ncol, figsize=(3.4 * ncol, 12.5), squeeze=False, layout="constrained")
     vmax = float(np.nanmax(np.abs(out["true_exx"])))
     emax = 0.5 * vmax
     ax = axes[0, 0]
@@ -155,6 +155,8 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
         if ax.axison:
             ax.set_xlabel("x (Å)")
             ax.set_ylabel("y (Å)")
+            ax.tick_params(labelsize=8)
+            ax.title.set_fontsize(9)
     fig.suptitle("Fig. 3.9: more averaging → left to right (STM: larger template; GPA: smaller mask)")
     save_figure(fig, png)
     write_table(
