@@ -52,14 +52,16 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     axes[0].set_ylim(0, atoms.cell[1, 1])
     axes[0].set_title(f"model: {len(atoms)} {atoms.get_chemical_formula()[:2]} atoms")
     fig.colorbar(sc, ax=axes[0], label="z (Å)", shrink=0.8)
+    from matplotlib.colors import PowerNorm
+
     panels = [
-        (potential, "projected potential", "V·Å", "gray"),
-        (phase, "exit-wave phase (config 0)", "rad", "gray"),
-        (image, f"lens image, mean {float(image.mean()):.3f}", "I / I_vacuum", "gray"),
-        (noisy, f"detected: {pixel:.3g} Å/px, {dose:g} e⁻/Å²" if dose else f"detected: {pixel:.3g} Å/px", "I / I_vacuum", "gray"),
+        (potential, "projected potential (√ scale)", "V·Å", PowerNorm(0.5)),
+        (phase, "exit-wave phase (config 0)", "rad", None),
+        (image, f"lens image, mean {float(image.mean()):.3f}", "I / I_vacuum", None),
+        (noisy, f"detected: {pixel:.3g} Å/px, {dose:g} e⁻/Å²" if dose else f"detected: {pixel:.3g} Å/px", "I / I_vacuum", None),
     ]
-    for ax, (da, title, unit, cmap) in zip(axes[1:], panels):
-        im = ax.imshow(da.transpose("y", "x").values, origin="lower", extent=_extent(da), cmap=cmap)
+    for ax, (da, title, unit, norm) in zip(axes[1:], panels):
+        im = ax.imshow(da.transpose("y", "x").values, origin="lower", extent=_extent(da), cmap="gray", norm=norm)
         ax.set_title(title)
         fig.colorbar(im, ax=ax, label=unit, shrink=0.8)
     for ax in axes:
