@@ -210,7 +210,7 @@ class MDSettings:
             timestep_fs=float(md.get("timestep_fs", 0.5)),
             minimize=minimize,
             stages=stages,
-            langevin_damp_fs=float(md.get("langevin_damp_fs", 100.0)),
+            langevin_damp_fs=float(md.get("langevin_damp_fs", 25.0)),
             initial_temperature_K=float(md.get("initial_temperature_K", 300.0)),
             snapshot_every=int(md.get("snapshot_every", 10)),
             thermo_every=int(md.get("thermo_every", 10)),

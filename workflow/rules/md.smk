@@ -1,0 +1,112 @@
+# Chapter 5 MD: half-particle on an oxide slab, one model and one anneal
+# (FIRE + Langevin schedule, LAMMPS COMB3/EAM on MPI ranks) per in-plane
+# rotation in config["md"]["particle"]["rotations_deg"], the PTM 3D strain of
+# the thermally averaged first rotation -> figures fig5_3, fig5_4.
+# Every rule gets the whole md section as --params. Code: hrtem.md,
+# hrtem.structures.supports, hrtem.figures.fig5_3/fig5_4.
+
+FIGURES += ["fig5_3", "fig5_4"]
+
+
+# Helpers as lambdas (snakemake --lint: no functions beside rules).
+# Rotations as wildcard values ("0", "15", "-7.5").
+_md_rotation_tags = lambda: [f"{float(r):g}" for r in config["md"]["particle"]["rotations_deg"]]
+
+
+wildcard_constraints:
+    rotation=r"-?[0-9]+(\.[0-9]+)?",
+
+
+rule md_support:
+    output:
+        "results/md/rot{rotation}/model.extxyz",
+    params:
+        p=lambda wc: params_json("md"),
+        rotation=lambda wc: wc.rotation,
+    conda:
+        ENV
+    log:
+        "results/logs/md_support/rot{rotation}.log",
+    shell:
+        "hrtem md support -o {output} --rotation {params.rotation} --params {params.p:q} > {log} 2>&1"
+
+
+rule md_anneal:
+    input:
+        "results/md/rot{rotation}/model.extxyz",
+    output:
+        structure="results/md/rot{rotation}/structure.extxyz",
+        minimized="results/md/rot{rotation}/minimized.extxyz",
+        trajectory="results/md/rot{rotation}/trajectory.extxyz",
+        thermo="results/md/rot{rotation}/thermo.csv",
+    params:
+        p=lambda wc: params_json("md"),
+        seed=config["seed"],
+        rotation=lambda wc: wc.rotation,
+        outdir=lambda wc, output: os.path.dirname(output.thermo),
+    threads: config["md"]["mpi_ranks"]
+    resources:
+        mpi="mpiexec",
+        tasks=config["md"]["mpi_ranks"],
+        cpus_per_task=1,
+        runtime=config["md"]["resources"]["runtime_min"],
+        mem_mb=config["md"]["resources"]["mem_mb"],
+    conda:
+        ENV
+    log:
+        "results/logs/md_anneal/rot{rotation}.log",
+    shell:
+        "hrtem md run {input} -o {params.outdir} --params {params.p:q} --seed {params.seed} "
+        "--key md_anneal --key {params.rotation} --ranks {resources.tasks} > {log} 2>&1"
+
+
+rule md_strain3d:
+    input:
+        "results/md/rot{rotation}/trajectory.extxyz",
+    output:
+        "results/md/rot{rotation}/strain3d.extxyz",
+    params:
+        p=lambda wc: params_json("md"),
+    resources:
+        runtime=30,
+        mem_mb=2000,
+    conda:
+        ENV
+    log:
+        "results/logs/md_strain3d/rot{rotation}.log",
+    shell:
+        "hrtem md strain3d {input} -o {output} --params {params.p:q} > {log} 2>&1"
+
+
+rule fig5_3:
+    input:
+        lambda wc: [f"results/md/rot{r}/thermo.csv" for r in _md_rotation_tags()],
+    output:
+        png=report("results/figures/fig5_3.png", caption="../report/fig5_3.rst", category="MD"),
+        data="results/figures/fig5_3.csv",
+    params:
+        p=lambda wc: params_json("md"),
+        seed=config["seed"],
+    conda:
+        ENV
+    log:
+        "results/logs/fig5_3.log",
+    shell:
+        "hrtem figure fig5_3 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
+
+
+rule fig5_4:
+    input:
+        lambda wc: f"results/md/rot{_md_rotation_tags()[0]}/strain3d.extxyz",
+    output:
+        png=report("results/figures/fig5_4.png", caption="../report/fig5_4.rst", category="MD"),
+        data="results/figures/fig5_4.csv",
+    params:
+        p=lambda wc: params_json("md"),
+        seed=config["seed"],
+    conda:
+        ENV
+    log:
+        "results/logs/fig5_4.log",
+    shell:
+        "hrtem figure fig5_4 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
