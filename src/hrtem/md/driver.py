@@ -401,7 +401,8 @@ def run_md(
         number of MPI ranks; LAMMPS' Langevin streams are per rank).
     workdir
         Where LAMMPS writes its data, dump and thermo files (default: a
-        temporary folder, removed afterwards).
+        temporary folder, removed afterwards; on several MPI ranks a folder
+        shared by all ranks must be given).
     log
         LAMMPS log file, or None.
 
@@ -425,6 +426,13 @@ def run_md(
     try:
         with LammpsSession(log) as s:
             result.rank, result.ranks = s.rank, s.size
+            if tmp is not None and s.size > 1:
+                # each rank would make its own temporary folder, and rank 1… would
+                # not see rank 0's data file: LAMMPS then hangs in read_data
+                raise HrtemError(
+                    f"run_md on {s.size} MPI ranks needs a workdir that all ranks share "
+                    "(pass workdir=...; `hrtem md run` uses OUTDIR/lammps)"
+                )
             kinds, _ = setup_system(s, atoms, pot, workdir / "data.lmp", settings.processors)
             template = atoms.copy()
             template.calc = None
