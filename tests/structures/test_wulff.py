@@ -138,3 +138,29 @@ def test_placement_in_given_cell_and_errors():
         wulff_particle("Au", 6.0, cell_a=30.0)
     with pytest.raises(HrtemError, match="surface energies"):
         wulff_particle("Ag", 2.0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shift=st.tuples(st.floats(-50, 50), st.floats(-50, 50), st.floats(-50, 50)),
+    perm_seed=st.integers(0, 2**16),
+    zone=st.sampled_from(["100", "110", "111"]),
+)
+def test_columns_invariant_under_translation_and_atom_order(shift, perm_seed, zone):
+    atoms = wulff_particle("Au", 2.0, zone_axis=zone)
+    ref = project_columns(atoms)
+    moved = atoms[np.random.default_rng(perm_seed).permutation(len(atoms))]
+    moved.positions += shift
+    got = project_columns(moved)
+    assert sorted(got.counts) == sorted(ref.counts)
+    assert got.counts.sum() == len(atoms)
+    from scipy.spatial import cKDTree
+
+    dist, idx = cKDTree(ref.positions_xy).query(got.positions_xy - np.asarray(shift[:2]))
+    assert dist.max() < 1e-6
+    assert len(set(idx.tolist())) == len(idx)
+    np.testing.assert_array_equal(got.counts, ref.counts[idx])
