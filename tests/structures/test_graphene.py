@@ -106,3 +106,17 @@ def test_polycrystalline_grains_and_boundaries():
     inner = deep[net.bonds[:, 0]] & deep[net.bonds[:, 1]]
     assert inner.mean() > 0.5
     assert np.median(bl[inner]) == pytest.approx(1.42, abs=0.005)
+
+
+def test_periodic_columns_of_a_sheet_across_the_cell_edge():
+    from hrtem.structures.columns import project_columns
+
+    m = random_graphene(0, "cols", cell_a=20.0, n_holes=0)
+    cols = project_columns(m.atoms)  # pbc in x, y: every atom is its own column
+    assert len(cols.counts) == len(m.atoms) and cols.counts.max() == 1
+    moved = m.atoms.copy()
+    moved.positions[:, :2] += [-0.01, 0.005]
+    moved.wrap()  # atoms near x = 0 jump to x ≈ 20 Å
+    avg = project_columns([m.atoms, moved])
+    assert len(avg.counts) == len(m.atoms)
+    assert np.allclose(avg.spread_a, np.hypot(0.005, 0.0025))  # half the displacement, every column
