@@ -101,7 +101,7 @@ rule structure_polycrystalline_graphene:
 
 rule fig6_9:
     output:
-        png=report("results/figures/fig6_9.png", caption="../report/fig6_9.rst", category="CNN"),
+        png=report("results/figures/fig6_9.png", caption="../report/fig6_9.rst", category="Structures"),
         data="results/figures/fig6_9.csv",
     params:
         p=lambda wc: params_json("structures", "fig6_9"),
