@@ -43,3 +43,9 @@ def params_json(*keys):
 def sections_json(*sections):
     """JSON object {section: config[section]} for several top-level sections."""
     return json.dumps({s: config[s] for s in sections}, sort_keys=True)
+
+
+def wulff_targets():
+    """Wulff particles of config structures.wulff (elements × diameters)."""
+    w = config["structures"]["wulff"]
+    return [f"results/structures/wulff_{el}_{d:g}nm.xyz" for el in w["elements"] for d in w["diameters_nm"]]

@@ -5,12 +5,6 @@
 FIGURES += ["fig6_9"]
 
 
-def wulff_targets():
-    """Wulff particles of config structures.wulff (elements × diameters)."""
-    w = config["structures"]["wulff"]
-    return [f"results/structures/wulff_{el}_{d:g}nm.xyz" for el in w["elements"] for d in w["diameters_nm"]]
-
-
 rule structures_all:
     input:
         wulff_targets(),
@@ -105,9 +99,10 @@ rule fig6_9:
         data="results/figures/fig6_9.csv",
     params:
         p=lambda wc: params_json("structures", "fig6_9"),
+        seed=config["seed"],
     conda:
         ENV
     log:
         "results/logs/fig6_9.log",
     shell:
-        "hrtem figure fig6_9 -o {output.png} --seed {config[seed]} --params {params.p:q} > {log} 2>&1"
+        "hrtem figure fig6_9 -o {output.png} --seed {params.seed} --params {params.p:q} > {log} 2>&1"
