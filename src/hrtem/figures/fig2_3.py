@@ -58,7 +58,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
         meta["point_resolution_scherzer_analytic_a"] = point_resolution_scherzer_a(mic.cs_a, mic.energy_kev)
 
     q = data["q_inv_a"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(9.5, 4.5), constrained_layout=True)
     ax.axhline(0, color="0.6", lw=0.8)
     ax.plot(q, data["re_ctf"], "k--", lw=1.2, label="Re CTF")
     ax.plot(q, data["im_ctf"], "k-", lw=1.5, label="Im CTF")
@@ -78,7 +78,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
         f"{mic.energy_kev:g} kV, Cs = {mic.cs_a / 1e7:g} mm, Δf = {mic.defocus_a / 10:.2f} nm, "
         f"Δ = {mic.focal_spread_a:g} Å"
     )
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
 
     csv_path = Path(png).with_suffix(".csv")
     columns = ["q_inv_a", "re_ctf", "im_ctf", "aperture", "spatial", "temporal", "deflection", "envelope"]
