@@ -26,7 +26,24 @@ import yaml
 
 from hrtem.errors import ConfigError
 
-__all__ = ["schema", "validate_config", "load_config", "config_doc"]
+__all__ = ["schema", "validate_config", "load_config", "config_doc", "parse_json_object"]
+
+
+def parse_json_object(text: str, option: str = "--params") -> dict[str, Any]:
+    """Parse a CLI option holding a JSON object (a config section); ``""`` is ``{}``.
+
+    Raises :class:`ConfigError` naming the option when the text is not valid
+    JSON or not an object.
+    """
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{option} is not valid JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise ConfigError(f"{option} must be a JSON object (a config section), got {type(value).__name__}")
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import re
 from pathlib import Path
 
@@ -38,10 +37,9 @@ def run(figure_id: str, inputs: list[Path], png: Path, params: dict, seed: int) 
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    try:
-        params = json.loads(args.params) if args.params else {}
-    except json.JSONDecodeError as err:
-        raise HrtemError(f"--params is not valid JSON: {err}") from err
+    from hrtem.config import parse_json_object
+
+    params = parse_json_object(args.params, "--params")
     run(args.id, [Path(p) for p in args.inputs], Path(args.output), params, args.seed)
     return 0
 

@@ -10,27 +10,18 @@ Started under ``mpiexec``/``srun`` directly, it uses the ranks it was given.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from hrtem.errors import HrtemError
+from hrtem.config import parse_json_object
 
 _MPI_ENV = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 
 
 def _params(text: str) -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise HrtemError(f"--params is not valid JSON: {err}") from err
-    if not isinstance(value, dict):
-        raise HrtemError("--params must be a JSON object (the md config section)")
-    return value
+    return parse_json_object(text, "--params")
 
 
 def under_mpi() -> bool:

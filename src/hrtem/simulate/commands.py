@@ -21,23 +21,17 @@ Config sections are passed as JSON (``--simulate``, ``--microscope``,
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 import xarray as xr
 
-from hrtem.errors import HrtemError
 
 
 def _section(name: str, text: str) -> dict[str, Any]:
     """Parse a JSON config section and validate/fill it with the schema."""
-    from hrtem.config import validate_config
+    from hrtem.config import parse_json_object, validate_config
 
-    try:
-        value = json.loads(text) if text else {}
-    except json.JSONDecodeError as err:
-        raise HrtemError(f"--{name} is not valid JSON: {err}") from err
-    return validate_config({name: value})[name]
+    return validate_config({name: parse_json_object(text, f"--{name}")})[name]
 
 
 def _write(data: xr.DataArray | xr.Dataset, path: str, *, rule: str, seed: int | None, config: Any) -> None:

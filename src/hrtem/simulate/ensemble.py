@@ -49,6 +49,7 @@ import numpy as np
 import xarray as xr
 
 from hrtem.errors import HrtemError
+from hrtem.simulate.images import sampling_of
 
 __all__ = [
     "ENSEMBLE_DIMS",
@@ -72,15 +73,6 @@ _COORD_ATTRS = {
 
 
 # --------------------------------------------------------------------------- helpers
-def _sampling(data: xr.DataArray) -> tuple[float, float]:
-    out = []
-    for dim in ("x", "y"):
-        if dim not in data.coords or data.sizes[dim] < 2:
-            raise HrtemError(f"array {data.name!r} has no regular '{dim}' coordinate in Å; was it written by hrtem?")
-        out.append(float(data[dim][1] - data[dim][0]))
-    return out[0], out[1]
-
-
 def _check_list(name: str, values: Sequence[float] | None, *, positive: bool = False) -> list[float]:
     if values is None:
         raise HrtemError(f"{name}: give a list of values")
@@ -142,7 +134,7 @@ def lens_images(
 
     scope = Microscope.from_config(microscope)
     _check_energy(exit_wave, scope.energy_kev)
-    sampling = _sampling(exit_wave)
+    sampling = sampling_of(exit_wave)
     has_tilt = "tilt" in exit_wave.dims
     tilts = exit_wave["tilt"].values if has_tilt else [None]
     defoci = [scope.defocus_a] if defocus_a is None else _check_list("defocus_a", defocus_a)
@@ -376,7 +368,7 @@ def image_ensemble(
     extra = set(exit_wave.dims) - {"tilt", "config", "x", "y"}
     if extra:
         raise HrtemError(f"exit waves have unexpected dimension(s) {sorted(extra)}; expected (tilt,) config, x, y")
-    sampling = _sampling(exit_wave)
+    sampling = sampling_of(exit_wave)
     has_tilt = "tilt" in exit_wave.dims
     tilts = [float(t) for t in exit_wave["tilt"].values] if has_tilt else [0.0]
     defoci = [scope.defocus_a] if defocus_a is None else _check_list("defocus_a", defocus_a)
@@ -434,7 +426,7 @@ def noise_ensemble(
             f"image {image.name!r} has dims {image.dims}; a noise-free intensity with dims ([tilt,] [defocus,] x, y) "
             "is needed (the 'image' of 'hrtem image' or 'hrtem simulate image', not an ensemble)"
         )
-    sampling = _sampling(image)
+    sampling = sampling_of(image)
     full = image
     if "defocus" not in full.dims:
         # the image's own defocus, when its microscope is recorded (NaN otherwise)

@@ -15,24 +15,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 from pathlib import Path
 
-from hrtem.errors import HrtemError
+from hrtem.config import parse_json_object
 
 __all__ = ["register"]
 
 
 def _params(text: str) -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise HrtemError(f"--params is not valid JSON: {err}") from err
-    if not isinstance(value, dict):
-        raise HrtemError("--params must be a JSON object (a config section)")
-    return value
+    return parse_json_object(text, "--params")
 
 
 def _keys(args: argparse.Namespace, default: str) -> list[str | int]:
