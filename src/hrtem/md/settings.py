@@ -133,7 +133,7 @@ class MDSettings:
     timestep_fs: float = 0.5
     minimize: Minimize = field(default_factory=Minimize)
     stages: tuple[Stage, ...] = DEFAULT_STAGES
-    langevin_damp_fs: float = 100.0
+    langevin_damp_fs: float = 25.0
     initial_temperature_K: float = 300.0
     snapshot_every: int = 10
     thermo_every: int = 10
