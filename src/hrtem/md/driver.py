@@ -21,7 +21,6 @@ the same simulation with the ``lmp`` executable (see ``benchmarks/bench_md.py``)
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 import time
@@ -584,34 +583,13 @@ def _thermo_table(
 
 def write_thermo_csv(table: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Write the thermo table as CSV (atomically), one column per key."""
-    from hrtem.io import atomic_path  # noqa: PLC0415
+    from hrtem.io.tables import write_table  # noqa: PLC0415
 
-    keys = list(table)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(keys)
-        n = len(table[keys[0]]) if keys else 0
-        for i in range(n):
-            row = []
-            for k in keys:
-                v = table[k][i]
-                row.append(v if isinstance(v, str) else (int(v) if k == "step" else f"{float(v):.10g}"))
-            w.writerow(row)
-    return Path(path)
+    return write_table(table, path)
 
 
 def read_thermo_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a thermo CSV written by :func:`write_thermo_csv`."""
-    path = Path(path)
-    if not path.is_file():
-        raise HrtemError(f"thermo table {path} does not exist")
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        raise HrtemError(f"thermo table {path} is empty")
-    head, body = rows[0], rows[1:]
-    out: dict[str, np.ndarray] = {}
-    for j, k in enumerate(head):
-        col = [r[j] for r in body]
-        out[k] = np.array(col, dtype=object) if k == "stage" else np.array(col, dtype=float)
-    return out
+    """Read a thermo CSV written by :func:`write_thermo_csv` (``stage`` as strings, the rest float)."""
+    from hrtem.io.tables import read_table  # noqa: PLC0415
+
+    return read_table(path)
