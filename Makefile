@@ -18,10 +18,12 @@ $(VENV)/.installed: $(BIN)/python envs/requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# Outputs of a run go to results/<run>/ (config key `run`, default: the config file's name).
 run: $(VENV)/.installed
 	$(BIN)/hrtem config $(CONFIG) > /dev/null
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --cores $(CORES)
-	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/report.html
+	run=$$($(BIN)/hrtem config $(CONFIG) | sed -n 's/^run: //p'); \
+	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/$$run/report.html
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

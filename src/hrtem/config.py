@@ -165,6 +165,9 @@ def load_config(path: str | os.PathLike, overrides: Mapping[str, Any] | None = N
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
     if overrides:
         data = _deep_merge(data, overrides)
+    if isinstance(data, Mapping) and "run" not in data:
+        # as in the workflow: a run is named after its config file
+        data = {**data, "run": path.stem}
     return validate_config(data)
 
 

@@ -39,14 +39,14 @@ def _snakemake(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> sub
 def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    proc = _snakemake(workdir, "results/figures/fig2_2.png", "results/figures/fig2_3.png")
+    proc = _snakemake(workdir, "results/tiny/figures/fig2_2.png", "results/tiny/figures/fig2_3.png")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return workdir
 
 
 @pytest.mark.slow
 def test_figures_and_data_are_made(tiny_run):
-    figures = tiny_run / "results" / "figures"
+    figures = tiny_run / "results" / "tiny" / "figures"
     for name in ("fig2_2.png", "fig2_3.png", "fig2_2.zarr"):
         assert (figures / name).exists(), name
     assert (figures / "fig2_2.png").stat().st_size > 20_000
@@ -54,7 +54,7 @@ def test_figures_and_data_are_made(tiny_run):
 
 @pytest.mark.slow
 def test_stage_stores_hold_physical_numbers(tiny_run):
-    stores = tiny_run / "results" / "fig2_2"
+    stores = tiny_run / "results" / "tiny" / "fig2_2"
     waves = read_dataset(stores / "exit_wave.zarr")["exit_wave"]
     assert waves.sizes["config"] == 2
     # vacuum corner of the exit wave keeps |psi|^2 = 1 (the cluster sits in 2 A vacuum)
@@ -73,7 +73,7 @@ def test_stage_stores_hold_physical_numbers(tiny_run):
 
 @pytest.mark.slow
 def test_rerun_is_a_no_op_and_dry_run_lists_nothing(tiny_run):
-    proc = _snakemake(tiny_run, "results/figures/fig2_2.png", extra=("-n",))
+    proc = _snakemake(tiny_run, "results/tiny/figures/fig2_2.png", extra=("-n",))
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
 

@@ -39,7 +39,7 @@ def test_slurm_profile_runs_rules_as_slurm_jobs(tmp_path):
     (tmp_path / "tiny.yaml").write_text("seed: 5\n")
     cmd = [
         "timeout", "-k", "10", "400", str(SNAKEMAKE),
-        "results/figures/fig2_3.png", "results/figures/fig6_9.png",
+        "results/tiny/figures/fig2_3.png", "results/tiny/figures/fig6_9.png",
         "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
         "--configfile", str(tmp_path / "tiny.yaml"),
         "--profile", str(ROOT / "workflow" / "profiles" / "slurm"),
@@ -49,4 +49,4 @@ def test_slurm_profile_runs_rules_as_slurm_jobs(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     assert out.count("has been submitted with SLURM jobid") == 2
     for name in ("fig2_3.png", "fig2_3.csv", "fig6_9.png", "fig6_9.csv"):
-        assert (tmp_path / "results" / "figures" / name).stat().st_size > 0
+        assert (tmp_path / "results" / "tiny" / "figures" / name).stat().st_size > 0

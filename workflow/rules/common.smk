@@ -7,6 +7,13 @@ from pathlib import Path
 from hrtem.config import validate_config
 from hrtem.errors import ConfigError
 
+# The run's name defaults to the (last) config file's name: config/thesis.yaml
+# writes to results/thesis/, config/config.yaml to results/config/.
+# (--configfile on the command line wins over the Snakefile's configfile:.)
+_configfiles = list(workflow.overwrite_configfiles or workflow.configfiles)
+if "run" not in config and _configfiles:
+    config["run"] = Path(_configfiles[-1]).stem
+
 # Validate at workflow start, before any job: fills every default in, and stops
 # with one line naming the key path if the config is wrong.
 try:
@@ -15,6 +22,16 @@ except ConfigError as _err:
     raise WorkflowError(f"invalid config: {_err}") from None
 config.clear()
 config.update(_validated)
+
+# Every output of this run lives under results/<run>/: rules write paths as
+# res("figures/x.png"), Python code as f"{RES}figures/x.png".
+RES = f"results/{config['run']}/"
+
+
+def res(path):
+    """``path`` inside this run's results folder (Snakemake wildcards kept)."""
+    return f"{RES}{path}"
+
 
 # Rules call the `hrtem` CLI of the environment Snakemake runs in: put its bin/
 # first on PATH (jobs, local or SLURM, inherit the environment).
@@ -29,7 +46,7 @@ FIGURES = []
 
 def figure_targets():
     """PNG and data of every figure defined so far."""
-    return [f"results/figures/{fid}.png" for fid in FIGURES]
+    return [f"{RES}figures/{fid}.png" for fid in FIGURES]
 
 
 def params_json(*keys):
@@ -48,4 +65,4 @@ def sections_json(*sections):
 def wulff_targets():
     """Wulff particles of config structures.wulff (elements × diameters)."""
     w = config["structures"]["wulff"]
-    return [f"results/structures/wulff_{el}_{d:g}nm.xyz" for el in w["elements"] for d in w["diameters_nm"]]
+    return [f"{RES}structures/wulff_{el}_{d:g}nm.xyz" for el in w["elements"] for d in w["diameters_nm"]]

@@ -26,7 +26,7 @@ _images_figure_params = lambda figure, threads=None: json.dumps(
 
 rule images_model:
     output:
-        "results/images/model.xyz",
+        res("images/model.xyz"),
     params:
         p=lambda wc: json.dumps(
             {
@@ -42,7 +42,7 @@ rule images_model:
     conda:
         ENV
     log:
-        "results/logs/images_model.log",
+        res("logs/images_model.log"),
     shell:
         "hrtem structure wulff --element {params.element} --diameter-nm {params.diameter} "
         "--params {params.p:q} -o {output} > {log} 2>&1"
@@ -50,9 +50,9 @@ rule images_model:
 
 rule images_exit_wave:
     input:
-        "results/images/model.xyz",
+        res("images/model.xyz"),
     output:
-        directory("results/images/exit_wave.zarr"),
+        directory(res("images/exit_wave.zarr")),
     params:
         simulate=lambda wc: params_json("simulate"),
         microscope=lambda wc: params_json("images", "microscope"),
@@ -66,7 +66,7 @@ rule images_exit_wave:
     conda:
         ENV
     log:
-        "results/logs/images_exit_wave.log",
+        res("logs/images_exit_wave.log"),
     shell:
         "hrtem simulate exit-wave {input} --simulate {params.simulate:q} --microscope {params.microscope:q} "
         "{params.tilts} --tilt-axis-deg {params.axis} --seed {params.seed} --key images "
@@ -75,9 +75,9 @@ rule images_exit_wave:
 
 rule images_ensemble:
     input:
-        "results/images/exit_wave.zarr",
+        res("images/exit_wave.zarr"),
     output:
-        directory("results/images/ensemble_{sampling}A.zarr"),
+        directory(res("images/ensemble_{sampling}A.zarr")),
     wildcard_constraints:
         sampling=r"[0-9]+(\.[0-9]+)?",
     params:
@@ -96,7 +96,7 @@ rule images_ensemble:
     conda:
         ENV
     log:
-        "results/logs/images_ensemble_{sampling}A.log",
+        res("logs/images_ensemble_{sampling}A.log"),
     shell:
         "hrtem simulate ensemble {input} --microscope {params.microscope:q} --detector {params.detector:q} "
         "--sampling-a {params.sampling} --defocus {params.defocus} --dose {params.doses} "
@@ -106,10 +106,10 @@ rule images_ensemble:
 
 rule fig4_4:
     input:
-        "results/images/model.xyz",
+        res("images/model.xyz"),
     output:
-        png=report("results/figures/fig4_4.png", caption="../report/fig4_4.rst", category="Strain accuracy"),
-        data=directory("results/figures/fig4_4.zarr"),
+        png=report(res("figures/fig4_4.png"), caption="../report/fig4_4.rst", category="Strain accuracy"),
+        data=directory(res("figures/fig4_4.zarr")),
     params:
         p=lambda wc, threads: _images_figure_params("fig4_4", threads),
         seed=config["seed"],
@@ -120,38 +120,38 @@ rule fig4_4:
     conda:
         ENV
     log:
-        "results/logs/fig4_4.log",
+        res("logs/fig4_4.log"),
     shell:
         "hrtem figure fig4_4 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
 
 
 rule fig4_5:
     output:
-        png=report("results/figures/fig4_5.png", caption="../report/fig4_5.rst", category="Strain accuracy"),
-        data=directory("results/figures/fig4_5.zarr"),
+        png=report(res("figures/fig4_5.png"), caption="../report/fig4_5.rst", category="Strain accuracy"),
+        data=directory(res("figures/fig4_5.zarr")),
     params:
         p=lambda wc: _images_figure_params("fig4_5"),
         seed=config["seed"],
     conda:
         ENV
     log:
-        "results/logs/fig4_5.log",
+        res("logs/fig4_5.log"),
     shell:
         "hrtem figure fig4_5 -o {output.png} --seed {params.seed} --params {params.p:q} > {log} 2>&1"
 
 
 rule fig4_10:
     input:
-        lambda wc: expand("results/images/ensemble_{sampling}A.zarr", sampling=_images_sampling_tags()),
+        lambda wc: expand(res("images/ensemble_{sampling}A.zarr"), sampling=_images_sampling_tags()),
     output:
-        png=report("results/figures/fig4_10.png", caption="../report/fig4_10.rst", category="Strain accuracy"),
-        data=directory("results/figures/fig4_10.zarr"),
+        png=report(res("figures/fig4_10.png"), caption="../report/fig4_10.rst", category="Strain accuracy"),
+        data=directory(res("figures/fig4_10.zarr")),
     params:
         p=lambda wc: _images_figure_params("fig4_10"),
         seed=config["seed"],
     conda:
         ENV
     log:
-        "results/logs/fig4_10.log",
+        res("logs/fig4_10.log"),
     shell:
         "hrtem figure fig4_10 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"

@@ -19,26 +19,26 @@ wildcard_constraints:
 
 rule md_support:
     output:
-        "results/md/rot{rotation}/model.extxyz",
+        res("md/rot{rotation}/model.extxyz"),
     params:
         p=lambda wc: params_json("md"),
         rotation=lambda wc: wc.rotation,
     conda:
         ENV
     log:
-        "results/logs/md_support/rot{rotation}.log",
+        res("logs/md_support/rot{rotation}.log"),
     shell:
         "hrtem md support -o {output} --rotation {params.rotation} --params {params.p:q} > {log} 2>&1"
 
 
 rule md_anneal:
     input:
-        "results/md/rot{rotation}/model.extxyz",
+        res("md/rot{rotation}/model.extxyz"),
     output:
-        structure="results/md/rot{rotation}/structure.extxyz",
-        minimized="results/md/rot{rotation}/minimized.extxyz",
-        trajectory="results/md/rot{rotation}/trajectory.extxyz",
-        thermo="results/md/rot{rotation}/thermo.csv",
+        structure=res("md/rot{rotation}/structure.extxyz"),
+        minimized=res("md/rot{rotation}/minimized.extxyz"),
+        trajectory=res("md/rot{rotation}/trajectory.extxyz"),
+        thermo=res("md/rot{rotation}/thermo.csv"),
     params:
         p=lambda wc: params_json("md"),
         seed=config["seed"],
@@ -54,7 +54,7 @@ rule md_anneal:
     conda:
         ENV
     log:
-        "results/logs/md_anneal/rot{rotation}.log",
+        res("logs/md_anneal/rot{rotation}.log"),
     shell:
         "hrtem md run {input} -o {params.outdir} --params {params.p:q} --seed {params.seed} "
         "--key md_anneal --key {params.rotation} --ranks {resources.tasks} > {log} 2>&1"
@@ -62,9 +62,9 @@ rule md_anneal:
 
 rule md_strain3d:
     input:
-        "results/md/rot{rotation}/trajectory.extxyz",
+        res("md/rot{rotation}/trajectory.extxyz"),
     output:
-        "results/md/rot{rotation}/strain3d.extxyz",
+        res("md/rot{rotation}/strain3d.extxyz"),
     params:
         p=lambda wc: params_json("md"),
     resources:
@@ -73,40 +73,40 @@ rule md_strain3d:
     conda:
         ENV
     log:
-        "results/logs/md_strain3d/rot{rotation}.log",
+        res("logs/md_strain3d/rot{rotation}.log"),
     shell:
         "hrtem md strain3d {input} -o {output} --params {params.p:q} > {log} 2>&1"
 
 
 rule fig5_3:
     input:
-        lambda wc: [f"results/md/rot{r}/thermo.csv" for r in _md_rotation_tags()],
+        lambda wc: [f"{RES}md/rot{r}/thermo.csv" for r in _md_rotation_tags()],
     output:
-        png=report("results/figures/fig5_3.png", caption="../report/fig5_3.rst", category="MD"),
-        data="results/figures/fig5_3.csv",
+        png=report(res("figures/fig5_3.png"), caption="../report/fig5_3.rst", category="MD"),
+        data=res("figures/fig5_3.csv"),
     params:
         p=lambda wc: params_json("md"),
         seed=config["seed"],
     conda:
         ENV
     log:
-        "results/logs/fig5_3.log",
+        res("logs/fig5_3.log"),
     shell:
         "hrtem figure fig5_3 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
 
 
 rule fig5_4:
     input:
-        lambda wc: f"results/md/rot{_md_rotation_tags()[0]}/strain3d.extxyz",
+        lambda wc: f"{RES}md/rot{_md_rotation_tags()[0]}/strain3d.extxyz",
     output:
-        png=report("results/figures/fig5_4.png", caption="../report/fig5_4.rst", category="MD"),
-        data="results/figures/fig5_4.csv",
+        png=report(res("figures/fig5_4.png"), caption="../report/fig5_4.rst", category="MD"),
+        data=res("figures/fig5_4.csv"),
     params:
         p=lambda wc: params_json("md"),
         seed=config["seed"],
     conda:
         ENV
     log:
-        "results/logs/fig5_4.log",
+        res("logs/fig5_4.log"),
     shell:
         "hrtem figure fig5_4 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
