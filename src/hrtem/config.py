@@ -145,7 +145,7 @@ def _check_nodes(node: yaml.Node, path: str, source: str, loader: yaml.SafeLoade
             _check_nodes(value_node, where, source, loader)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _check_nodes(item, f"{path}[{i}]", source, loader)
+            _check_nodes(item, f"{path}.{i}", source, loader)
     elif isinstance(node, yaml.ScalarNode) and node.style is None and node.tag.startswith(_TAG):
         new = loader.construct_object(node, deep=True)
         old_tag = _RESOLVER_11.resolve(yaml.ScalarNode, node.value, (True, False))
@@ -448,6 +448,12 @@ def _cmd(args: argparse.Namespace) -> int:
     if args.path is None:
         raise ConfigError("give a config file to validate (or --doc)")
     config = load_config(args.path)
+    if args.estimate:
+        from hrtem.estimate import check_estimate, estimate_config, format_table
+
+        print(format_table(estimate_config(config)))
+        check_estimate(config)
+        return 0
     print(yaml.safe_dump(config, sort_keys=False), end="")
     return 0
 
@@ -457,4 +463,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="validate a config file and print it with defaults filled in")
     p.add_argument("path", nargs="?", help="YAML config file")
     p.add_argument("--doc", action="store_true", help="print the Markdown reference of every key")
+    p.add_argument(
+        "--estimate", action="store_true",
+        help="print the cost estimate (grids, memory, disk, MD atom-steps); exit 2 if over a budget",
+    )
     p.set_defaults(func=_cmd)

@@ -32,6 +32,15 @@ except ConfigError as _err:
 config.clear()
 config.update(_validated)
 
+# The cost estimate (grids, memory, disk, MD atom-steps) before any job: a run
+# over budget stops here with the key to change (hrtem config --estimate).
+from hrtem.estimate import check_estimate
+
+try:
+    check_estimate(config)
+except ConfigError as _err:
+    raise WorkflowError(str(_err)) from None
+
 # Every output of this run lives under results/<run>/: rules write paths as
 # res("figures/x.png"), Python code as f"{RES}figures/x.png".
 RES = f"results/{config['run']}/"
