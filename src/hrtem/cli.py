@@ -7,7 +7,9 @@ are imported only when their verb is used, so ``hrtem --help`` is instant and
 ``hrtem config`` does not import abTEM or TensorFlow.
 
 Errors caused by input (:class:`hrtem.errors.HrtemError`) are printed as a
-single ``error: …`` line with exit status 2, never as a traceback.
+single ``error: …`` line with exit status 2, never as a traceback; so are
+usage errors, and every verb's options, inputs and output paths are checked
+before it computes (:mod:`hrtem.preflight`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from hrtem.errors import HrtemError
+from hrtem.preflight import OneLineParser, check_args
 
 #: verb -> (module defining ``register``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -33,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _build_parser(verb: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hrtem",
         description="Simulated HRTEM images, strain and CNNs from atomic models.",
     )
@@ -70,9 +73,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0 if verb is None else 2
     try:
+        check_args(args)
         status = args.func(args)
     except HrtemError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"error: hrtem {verb}: out of memory; use smaller sizes (hrtem config --estimate)", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.filename is None:
+            raise
+        print(f"error: {err.filename}: {err.strerror or err}", file=sys.stderr)
         return 2
     return int(status or 0)
 
