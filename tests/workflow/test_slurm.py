@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -122,3 +123,34 @@ def test_slurm_profile_runs_rules_as_slurm_jobs(tmp_path):
     assert out.count("has been submitted with SLURM jobid") == 2
     for name in ("fig2_3.png", "fig2_3.csv", "fig6_9.png", "fig6_9.csv"):
         assert (tmp_path / "results" / "tiny" / "figures" / name).stat().st_size > 0
+
+
+def test_ensemble_on_dask_workers_started_by_slurmcluster(tmp_path):
+    """dask.scheduler 'slurm': dask-jobqueue submits a worker job, the ensemble's
+    tasks run inside it, and the store has the bytes of the threaded scheduler."""
+    pytest.importorskip("dask_jobqueue")
+    from hrtem.config import validate_config
+    from hrtem.simulate.ensemble import write_ensemble
+
+    section = validate_config({"dask": {"scheduler": "slurm", "slurm": {
+        "jobs": 1, "cores": 2, "memory_mb": 1000, "walltime_min": 5, "start_timeout_s": 120,
+        "local_directory": str(tmp_path / "worker")}}})["dask"]
+    detector = dict(validate_config({})["images"]["detector"], sampling_a=0.2)
+
+    def camera(i, j):
+        # where the task ran (the worker shares this file system)
+        (tmp_path / f"job-{i}-{j}").write_text(os.environ.get("SLURM_JOB_ID", "none"))
+        yy, xx = np.mgrid[0:24, 0:20]
+        return 1.0 + 0.2 * np.cos(0.5 * xx + i) * np.cos(0.4 * yy + j)
+
+    sweep = dict(tilts_deg=[0.0], defocus_a=[10.0, 20.0], doses_e_per_a2=[100.0, 1000.0], samples=4,
+                 camera_shape=(24, 20), detector=detector, seed=3, keys=("slurm",), samples_per_block=2)
+    write_ensemble(tmp_path / "threads.zarr", camera, threads=2, **sweep)
+    write_ensemble(tmp_path / "slurm.zarr", camera, dask_cluster=section, **sweep)
+    # the tasks ran inside a SLURM job
+    jobs = {(tmp_path / f"job-0-{j}").read_text() for j in range(2)}
+    assert len(jobs) == 1 and jobs.pop().isdigit()
+    for threaded in (tmp_path / "threads.zarr").rglob("*"):
+        if threaded.is_file():
+            other = tmp_path / "slurm.zarr" / threaded.relative_to(tmp_path / "threads.zarr")
+            assert other.read_bytes() == threaded.read_bytes(), other
