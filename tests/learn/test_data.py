@@ -200,3 +200,21 @@ def test_make_dataset_is_deterministic_and_resumable(tiny_waves):
         np.testing.assert_array_equal(x1, x2)
     # batch b holds images b·batch … b·batch + batch − 1
     np.testing.assert_array_equal(first[1][0][2], ti.sample(5)[0])
+
+
+def test_schema_defaults_equal_the_code_and_configs_validate():
+    from pathlib import Path
+
+    from hrtem.config import ConfigError, load_config, validate_config
+
+    learn = validate_config({})["learn"]
+    assert learn["data"] == DATA_DEFAULTS
+    assert learn["microscope"] == MICROSCOPE_RANGES_DEFAULTS
+    root = Path(__file__).resolve().parents[2]
+    thesis = load_config(root / "config" / "thesis.yaml")["learn"]
+    assert thesis["data"]["structures"] == 500 and thesis["data"]["crop_px"] == 360
+    assert thesis["data"]["cell_a"] == [43.2, 43.2] and thesis["microscope"]["deflection_sigma_a"] == [0.0, 0.25]
+    default = load_config(root / "config" / "config.yaml")["learn"]
+    assert default["data"]["crop_px"] <= 128 and default["data"]["structures"] <= 24
+    with pytest.raises(ConfigError, match="learn.microscope.dose_e_per_a2"):
+        validate_config({"learn": {"microscope": {"dose_e_per_a2": [10, float("inf")]}}})
