@@ -11,6 +11,10 @@ min_version("8.20")
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+# The report's landing page: a short description and the fidelity summary.
+report: "workflow/report/workflow.rst"
+
+
 # common.smk puts the environment's bin/ first on PATH for the jobs.
 envvars:
     "PATH",
@@ -30,3 +34,4 @@ rule all:
     default_target: True
     input:
         lambda wc: figure_targets(),
+        res("fidelity.csv"),
