@@ -78,9 +78,9 @@ BOUNDS: dict[str, tuple[float, float, bool, str]] = {
 }
 
 #: argparse dests holding input paths (str or list of str)
-INPUTS = ("structure", "input", "images", "exit_wave", "image", "settings", "inputs")
+INPUTS = ("structure", "input", "images", "exit_wave", "image", "settings", "inputs", "dir")
 #: argparse dests holding output paths
-OUTPUTS = ("output", "outdir", "maps")
+OUTPUTS = ("output", "outdir", "maps", "html", "rst")
 
 
 def _option(dest: str) -> str:

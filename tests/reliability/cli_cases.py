@@ -101,6 +101,11 @@ CASES: list[tuple[str, list[str], str]] = [
     ("figure output not writable", ["figure", "fig3_9", "-o", "/proc/hrtem-test/x.png"], "/proc/hrtem-test"),
     ("figure fig3_6 reversed band_rows", ["figure", "fig3_6", "-o", OUT + ".png", "--params", '{"band_rows": [6, 3]}'], "band_rows"),
     ("figure missing input", ["figure", "fig4_10", "{d}/missing.zarr", "-o", OUT + ".png"], "missing.zarr"),
+    # hrtem fidelity
+    ("fidelity missing folder", ["fidelity", "fig2_3", "--dir", "{d}/missing_dir", "-o", OUT + ".csv"], "missing_dir"),
+    ("fidelity output not writable", ["fidelity", "fig2_3", "--dir", "{d}/out", "-o", "/proc/hrtem-test/f.csv"], "/proc/hrtem-test"),
+    ("fidelity html not writable", ["fidelity", "fig2_3", "--dir", "{d}/out", "-o", OUT + ".csv", "--html", "{d}/good.xyz/f.html"], "good.xyz"),
+    ("fidelity unknown figure", ["fidelity", "fig9_9", "--dir", "{d}/out", "-o", OUT + ".csv"], "fig9_9"),
     # hrtem config
     ("config duplicate key", ["config", "{d}/dup_settings.yaml"], "duplicate key"),
     ("config missing file", ["config", "{d}/missing.yaml"], "missing.yaml"),
