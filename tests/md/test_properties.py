@@ -103,13 +103,13 @@ def test_comb3_file_roundtrip_and_new_element(tmp_path):
 
 
 def test_comb3_small_cells_are_replicated(tmp_path):
-    """COMB3 bcc Cu in its 1-atom-wide cell equals the 3×3×3 supercell (−3.567 eV/atom)."""
+    """COMB3 bcc Cu in its 2.87 Å cubic cell equals the 3×3×3 supercell (−3.567 eV/atom)."""
     p = Comb3Parameters.read("ffield.comb3").subset(["Cu"])
     f = p.write(tmp_path / "cu.comb3")
     with PropertyCalculator(Potential(kind="comb3", file=str(f))) as c:
         small = c.compute(bulk("Cu", "bcc", a=2.87, cubic=True))
         big = c.compute(bulk("Cu", "bcc", a=2.87, cubic=True).repeat(3))
-        assert small.repeat == (3, 3, 3)
+        assert small.repeat == (2, 2, 2)  # widths ≥ R + D + 1 Å = 4.5 Å
         assert small.energy_per_atom_eV == pytest.approx(big.energy_per_atom_eV, abs=1e-8)
         assert small.energy_per_atom_eV == pytest.approx(-3.5669, abs=1e-3)
         # the shipped file and the rewritten one give the same energy
