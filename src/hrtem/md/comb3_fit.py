@@ -122,6 +122,7 @@ class MetalProblem:
         self.slab_layers = tuple(slab_layers)
         self._tmp = tempfile.TemporaryDirectory(prefix="hrtem-fit-")
         self.file = Path(self._tmp.name) / f"{element}.comb3"
+        self.params.subset([element]).write(self.file)
         self.calc = PropertyCalculator(Potential(kind="comb3", file=str(self.file)), force_tol_eV_per_A=1e-3,
                                        max_iterations=300)
         self.evaluations = 0
