@@ -35,7 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     w = sub.add_parser("walk", help="run or resume one random-walk walker")
     w.add_argument("--element", required=True)
     w.add_argument("--walker", type=int, required=True)
-    w.add_argument("-o", "--output", required=True, help="walker checkpoint JSON (history CSV beside it)")
+    w.add_argument("-o", "--output", required=True, help="final walker JSON (history CSV beside it)")
+    w.add_argument(
+        "--checkpoint",
+        default=None,
+        help="checkpoint JSON written after every step and resumed from (default: OUTPUT.ckpt); "
+        "keep it outside the workflow's outputs so a killed job resumes",
+    )
     w.add_argument("--params", default="{}", help="the potentials config section as JSON")
     w.add_argument("--seed", type=int, default=0)
     w.set_defaults(func=_cmd_walk)
@@ -107,6 +113,8 @@ def _cmd_walk(args: argparse.Namespace) -> int:
     prob, scale = _problem(sec, args.element)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
         res = random_walk(
@@ -118,13 +126,14 @@ def _cmd_walk(args: argparse.Namespace) -> int:
             seed=args.seed,
             name=f"comb3-{args.element}",
             walker=args.walker,
-            checkpoint=out,
+            checkpoint=ckpt,
             history_csv=out.with_suffix(".csv"),
             log=print,
         )
     finally:
         prob.close()
     dt = time.perf_counter() - t0
+    out.write_text(ckpt.read_text())
     print(
         f"{out}: {args.element} walker {args.walker}: {res.step} steps, best objective {res.e_best:.6g}, "
         f"{prob.evaluations} evaluations in {dt:.1f} s ({dt / max(prob.evaluations, 1):.3f} s each), "
