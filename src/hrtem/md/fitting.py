@@ -255,7 +255,9 @@ def random_walk(
             evaluations=1,
             rng_state=gen.bit_generator.state,
             history=[_row(0, start, e0, e0, True, e0, 1, props0, names)],
+            seconds=time.perf_counter() - t_start,
         )
+        t_start = time.perf_counter()
         _save(res, ckpt, history_csv)
     while res.step < settings.steps:
         x = np.asarray(res.x_current)
