@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "potentials": ("hrtem.md.fit_commands", "fit COMB3 parameters (Pt, Au) and tabulate them"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
+    "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
 }
 
 
