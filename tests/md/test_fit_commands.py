@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hrtem.cli import main
-from hrtem.io.tables import read_table
+from hrtem.figures.fidelity import FigureData, collect
 from hrtem.md.comb3_params import Comb3Parameters
 
 
@@ -35,7 +35,11 @@ def test_walk_best_table(tmp_path):
     assert info["seconds_per_evaluation"] > 0 and info["projected_thesis_walker_hours"] > 0
     png = tmp_path / "tab5_2.png"
     assert main(["potentials", "table", "tab5_2", str(out.with_suffix(".json")), "-o", str(png)]) == 0
-    tab = read_table(png.with_suffix(".csv"))
+    data = FigureData("tab5_2", tmp_path)
+    tab = data.csv
+    assert data.meta["steps"] == "0"
+    rows = {r.quantity: r for r in collect(["tab5_2"], tmp_path)}
+    assert rows["COMB3 a (0 K) of Pt"].holds == "not at this scale"  # 0 steps, not the thesis's 400
     assert len(tab["property"]) == 16
     assert list(tab["fitted"]).count("*") == 10
     i = list(tab["property"]).index("a (0 K)")

@@ -236,7 +236,11 @@ def write_metal_table(rows: list[dict[str, Any]], table: str, element: str, info
         "property", "unit", "fitted", "target", "eam_thesis", "eam_u3_ours", "comb3_thesis", "comb3_start",
         "comb3_ours", "rel_error_vs_target", "rel_error_vs_thesis_comb3",
     ]  # fmt: skip
-    write_table({c: np.array([r[c] for r in rows], dtype=object) for c in cols}, png.with_suffix(".csv"))
+    csv_path = png.with_suffix(".csv")
+    write_table({c: np.array([r[c] for r in rows], dtype=object) for c in cols}, csv_path)
+    meta = {"element": element, "steps": info["steps"], "objective": f"{info['objective']:.6g}",
+            "free": " ".join(info["free"]), "walker": info["walker"]}  # fmt: skip
+    csv_path.write_text("".join(f"# {k}={v}\n" for k, v in meta.items()) + csv_path.read_text())
 
     def fmt(v: Any) -> str:
         if isinstance(v, str):
