@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("hrtem.simulate.commands_image", "HRTEM image of any ASE-readable structure"),
     "noise": ("hrtem.simulate.commands_noise", "noise ensembles from an image store"),
     "md": ("hrtem.md.commands", "LAMMPS molecular dynamics (COMB3, EAM)"),
+    "potentials": ("hrtem.md.fit_commands", "fit COMB3 parameters (Pt, Au) and tabulate them"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
