@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "noise": ("hrtem.simulate.commands_noise", "noise ensembles from an image store"),
     "md": ("hrtem.md.commands", "LAMMPS molecular dynamics (COMB3, EAM)"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
+    "study": ("hrtem.strain.study_commands", "the ch. 4 strain-accuracy study (truth, measurement, collection)"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
 }
 

@@ -358,7 +358,12 @@ def detect_lattice_columns(
     sx, sy = (float(sampling), float(sampling)) if np.isscalar(sampling) else (float(sampling[0]), float(sampling[1]))
     filt = filter_image(image, filter, size_px=filter_size_px, sigma_px=filter_sigma_px, noise_factor=noise_factor)
     signed = -filt if dark else filt
-    lat = lattice_from_image(signed, (sx, sy), t, nn_distance_a=nn_distance_a)
+    if nn_distance_a is not None:  # known scale: nothing to fit (the rotation is not used)
+        if not nn_distance_a > 0:
+            raise HrtemError(f"nn_distance_a must be > 0 Å, got {nn_distance_a}")
+        lat = LatticeEstimate(nn_distance_a=float(nn_distance_a), rotation_rad=float("nan"), score=float("nan"))
+    else:
+        lat = lattice_from_image(signed, (sx, sy), t)
     d = lat.nn_distance_a
     if window_px is None:
         window_px = max(3, 2 * int(round((0.4 * d / min(sx, sy) - 1) / 2)) + 1)
