@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 CONFIG ?= config/config.yaml
 
-.PHONY: run test report lint dag clean-results
+.PHONY: run test report lint dag cost clean-results
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrtem needs Python >= 3.11"'
@@ -20,7 +20,7 @@ $(VENV)/.installed: $(BIN)/python envs/requirements.txt pyproject.toml
 
 # Outputs of a run go to results/<run>/ (config key `run`, default: the config file's name).
 run: $(VENV)/.installed
-	$(BIN)/hrtem config $(CONFIG) > /dev/null
+	$(BIN)/hrtem config --estimate $(CONFIG)
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --cores $(CORES)
 	run=$$($(BIN)/hrtem config $(CONFIG) | sed -n 's/^run: //p'); \
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/$$run/report.html
@@ -33,3 +33,7 @@ lint: $(VENV)/.installed
 
 dag: $(VENV)/.installed
 	$(BIN)/snakemake -n --quiet rules
+
+# SLURM jobs and requested core-hours of CONFIG (dry run with the slurm profile)
+cost: $(VENV)/.installed
+	$(BIN)/python workflow/scripts/core_hours.py $(CONFIG)
