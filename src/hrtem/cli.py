@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "md": ("hrtem.md.commands", "LAMMPS molecular dynamics (COMB3, EAM)"),
     "potentials": ("hrtem.md.fit_commands", "fit COMB3 parameters (Pt, Au) and tabulate them"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
+    "study": ("hrtem.strain.study_commands", "the ch. 4 strain-accuracy study (truth, measurement, collection)"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
 }
