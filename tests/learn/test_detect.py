@@ -17,6 +17,7 @@ from hrtem.learn.detect_cli import read_micrograph, rescale, tiled_probabilities
 
 sys.path.insert(0, str(Path(__file__).parent))
 import synthetic  # noqa: E402
+from dm4 import write_dm4  # noqa: E402
 
 ROWS, COLS = 12, 20  # an image as displayed: 12 rows (y) × 20 columns (x)
 
@@ -37,6 +38,22 @@ def test_tif_with_imagej_nm_scale_is_read_as_displayed(tmp_path):
     tifffile.imwrite(tmp_path / "b.tif", a, imagej=True, resolution=(1 / 0.02, 1 / 0.02), metadata={"unit": "micron"})
     assert read_micrograph(tmp_path / "b.tif").sampling_a == pytest.approx(200.0)
     assert read_micrograph(tmp_path / "b.tif", sampling_a=0.1).sampling_a == 0.1  # the option overrides
+
+
+def test_dm4_pixel_size_and_orientation(tmp_path):
+    a = _displayed()
+    write_dm4(tmp_path / "a.dm4", a, 0.025, "nm")
+    m = read_micrograph(tmp_path / "a.dm4")
+    assert m.sampling_a == pytest.approx(0.25) and np.array_equal(m.frames[0], a.T)
+    write_dm4(tmp_path / "b.dm4", a, 0.3, "Å")
+    assert read_micrograph(tmp_path / "b.dm4").sampling_a == pytest.approx(0.3)
+    write_dm4(tmp_path / "c.dm4", a, 0.5, "1/nm")
+    with pytest.raises(HrtemError, match="not a length"):
+        read_micrograph(tmp_path / "c.dm4")
+    raw = (tmp_path / "a.dm4").read_bytes()
+    (tmp_path / "cut.dm4").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(HrtemError, match="cannot read"):
+        read_micrograph(tmp_path / "cut.dm4")
 
 
 def test_emd_npy_png_zarr_and_folders(tmp_path):
@@ -142,7 +159,7 @@ def _read_csv(path):
 
 
 @pytest.mark.slow
-def test_detect_finds_the_atoms_of_a_simulated_tif_and_stack(tmp_path, tiny_model, capsys):
+def test_detect_finds_the_atoms_of_a_simulated_tif_dm4_and_stack(tmp_path, tiny_model, capsys):
     import tifffile
 
     from hrtem.learn.metrics import match
@@ -170,6 +187,12 @@ def test_detect_finds_the_atoms_of_a_simulated_tif_and_stack(tmp_path, tiny_mode
 
     pm = read_dataset(maps)["probability"]
     assert pm.shape[0] == 1 and pm.shape[-1] == 2 and float(pm["x"][1]) == pytest.approx(0.25)
+    # the same micrograph as a Gatan .dm4
+    write_dm4(tmp_path / "m.dm4", frames[0].T, 0.0125, "nm")
+    assert main(["detect", str(tmp_path / "m.dm4"), "-m", str(tiny_model), "-o", str(out)]) == 0
+    found = np.array([[float(r["x_a"]), float(r["y_a"])] for r in _read_csv(out)])
+    m = match(found, truth[0], 0.5)
+    assert m.tp >= 13 and m.fp <= 1, (m.tp, m.fp, m.fn)
     # a stack of frames gives one table with a frame column
     np.save(tmp_path / "stack.npy", np.stack([f.T for f in frames]))
     assert main(["detect", str(tmp_path / "stack.npy"), "-m", str(tiny_model), "-o", str(out), "--sampling-a", "0.125"]) == 0
