@@ -33,7 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "potentials": ("hrtem.md.fit_commands", "fit COMB3 parameters (Pt, Au) and tabulate them"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
     "study": ("hrtem.strain.study_commands", "the ch. 4 strain-accuracy study (truth, measurement, collection)"),
+    "learn": ("hrtem.learn.commands", "CNN exit waves, training and evaluation (thesis ch. 6)"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
+    "detect": ("hrtem.learn.detect_cli", "find the atoms in a micrograph with a trained model"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
 }
 
