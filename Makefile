@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 CONFIG ?= config/config.yaml
 
-.PHONY: run test report lint dag clean-results
+.PHONY: run test report lint dag cost clean-results
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrtem needs Python >= 3.11"'
@@ -33,3 +33,7 @@ lint: $(VENV)/.installed
 
 dag: $(VENV)/.installed
 	$(BIN)/snakemake -n --quiet rules
+
+# SLURM jobs and requested core-hours of CONFIG (dry run with the slurm profile)
+cost: $(VENV)/.installed
+	$(BIN)/python workflow/scripts/core_hours.py $(CONFIG)

@@ -30,6 +30,11 @@ for _rules in sorted(Path(workflow.basedir, "workflow", "rules").glob("*.smk")):
         include: str(_rules)
 
 
+_unknown = sorted(set(config["figures"]) - set(FIGURES))
+if _unknown:
+    raise WorkflowError(f"config figures: unknown id(s) {_unknown}; choose from {FIGURES}")
+
+
 rule all:
     default_target: True
     input:

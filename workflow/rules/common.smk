@@ -62,9 +62,15 @@ ENV = "../../envs/hrtem.yaml"
 FIGURES = []
 
 
+def selected_figures():
+    """Figure ids this run builds: config `figures`, or every figure if empty."""
+    chosen = config["figures"]
+    return [fid for fid in FIGURES if not chosen or fid in chosen]
+
+
 def figure_targets():
-    """PNG and data of every figure defined so far."""
-    return [f"{RES}figures/{fid}.png" for fid in FIGURES]
+    """PNG of every figure this run builds (data written beside each)."""
+    return [f"{RES}figures/{fid}.png" for fid in selected_figures()]
 
 
 def params_json(*keys):

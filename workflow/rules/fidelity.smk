@@ -12,7 +12,7 @@ rule fidelity:
         html=report(res("fidelity.html"), caption="../report/fidelity.rst", category="0 Fidelity"),
         rst=res("fidelity.rst"),
     params:
-        figures=lambda wc: " ".join(FIGURES),
+        figures=lambda wc: " ".join(selected_figures()),
         folder=res("figures"),
     conda:
         ENV
