@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
     "learn": ("hrtem.learn.commands", "CNN exit waves, training and evaluation (thesis ch. 6)"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
+    "detect": ("hrtem.learn.detect_cli", "find the atoms in a micrograph with a trained model"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
 }
 
