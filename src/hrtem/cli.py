@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "md": ("hrtem.md.commands", "LAMMPS molecular dynamics (COMB3, EAM)"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
+    "ceria": ("hrtem.learn.ceria_cli", "CeO2 column heights: exit waves and U-Net training (abstract 001)"),
+    "shapes": ("hrtem.learn.shapes_cli", "particle shapes on carbon: exit waves and classifier (abstract 002)"),
+    "classify": ("hrtem.learn.classify_cli", "3D shape of the particle in an HRTEM image"),
 }
 
 

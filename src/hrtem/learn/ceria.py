@@ -199,7 +199,6 @@ def train_heights(
     frequencies and weights and the loss history.
     """
     import keras
-    import tensorflow as tf
 
     from hrtem.learn.data import TrainingImages, make_dataset
     from hrtem.learn.network import build_network, compile_network
@@ -211,18 +210,18 @@ def train_heights(
     k = images.n_classes
     freq = class_frequencies(images, int(t["frequency_images"]))
     weights = class_weights(freq, float(t["class_weight_power"]), float(t["max_class_weight"]))
-    keras.utils.set_random_seed(int(seed))
-    tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(int(seed))  # same initial weights for both losses
     model = build_network(k + 1, 1, width=int(t["width"]), depth=int(t["depth"]), skip="concat", name="ceria_unet")
     loss = "weighted_cross_entropy" if weighted else "cross_entropy"
     compile_network(model, loss, float(t["learning_rate"]), weights.tolist() if weighted else None)
-    ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]), parallel=1)
+    ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]))
     hist = model.fit(ds, epochs=1, steps_per_epoch=int(t["steps"]), verbose=2 if progress else 0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     meta = {
         "hrtem_model": "ceria_heights",
+        "depth": int(t["depth"]),
         "loss": loss,
         "weighted": bool(weighted),
         "n_classes": int(k),
@@ -293,7 +292,12 @@ def evaluate_heights(
 
     c = _section(section)
     f = c["figure"]
-    images = TrainingImages(test_store, learn_settings(c), seed, stream="ceria_test")
+    settings = learn_settings(c)
+    # the whole cell, rounded down to a multiple of 2**depth pixels (fully convolutional network)
+    mult = 2 ** int(c["train"]["depth"])
+    full = int(float(c["structures"]["cell_a"]) / settings["data"]["sampling_a"]) // mult * mult
+    settings["data"]["crop_px"] = full
+    images = TrainingImages(test_store, settings, seed, stream="ceria_test")
     k = images.n_classes
     out: dict[str, Any] = {"n": np.zeros(k, int), "n_classes": k}
     for name in models:

@@ -229,7 +229,6 @@ def train_classifier(
 ) -> Path:
     """Train the shape classifier on ``train_store``; save ``out`` (.keras) and a JSON sidecar."""
     import keras
-    import tensorflow as tf
 
     from hrtem.learn.data import make_dataset
     from hrtem.learn.network import build_network, compile_network
@@ -240,11 +239,10 @@ def train_classifier(
     images = ShapeImages(train_store, settings, seed)
     k = images.n_categories
     keras.utils.set_random_seed(int(seed))
-    tf.config.experimental.enable_op_determinism()
     model = build_network(2, 1, width=int(t["width"]), depth=int(t["depth"]), head="classify", n_categories=k,
                           name="shape_classifier")
     compile_network(model, "cross_entropy", float(t["learning_rate"]))
-    ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]), parallel=1)
+    ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]))
     hist = model.fit(ds, epochs=1, steps_per_epoch=int(t["steps"]), verbose=2 if progress else 0)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
