@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
     "detect": ("hrtem.learn.detect_cli", "find the atoms in a micrograph with a trained model"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
+    "ceria": ("hrtem.learn.ceria_cli", "CeO2 column heights: exit waves and U-Net training (abstract 001)"),
+    "shapes": ("hrtem.learn.shapes_cli", "particle shapes on carbon: exit waves and classifier (abstract 002)"),
+    "classify": ("hrtem.learn.classify_cli", "3D shape of the particle in an HRTEM image"),
 }
 
 
