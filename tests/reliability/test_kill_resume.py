@@ -88,6 +88,6 @@ def test_sigkill_then_make_run_resumes_without_redoing_finished_jobs(tmp_path):
     kept = [p for p, t in finished.items() if p.exists() and p.stat().st_mtime_ns == t]
     assert first in kept, f"model.xyz was redone; finished before the kill: {sorted(p.name for p in finished)}"
     # a third run has nothing to do
-    dry = subprocess.run([str(work / ".venv" / "bin" / "snakemake"), "-n", "--configfile", "tiny.yaml", *TARGETS],
+    dry = subprocess.run([str(work / ".venv" / "bin" / "snakemake"), *TARGETS, "-n", "--configfile", "tiny.yaml"],
                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-2000:] + dry.stderr[-2000:]

@@ -273,7 +273,10 @@ def write_ensemble(
         {
             "image": (
                 ENSEMBLE_DIMS,
-                dsa.zeros(shape, chunks=chunks, dtype=np.float32),
+                # one lazy dask chunk: only the metadata is written from it (zarr
+                # chunks come from the encoding), so the template's graph does
+                # not grow with the number of samples
+                dsa.zeros(shape, chunks=shape, dtype=np.float32),
                 {
                     "long_name": "detected image",
                     "units": "1 (vacuum = 1)" if normalise else "counts",
