@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 CORES ?= all
 CONFIG ?= config/config.yaml
 
-.PHONY: run test report lint dag clean-results
+SWEEP ?= config/sweeps/roi_defocus_cs.yaml
+
+.PHONY: run test report lint dag clean-results sweep
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrtem needs Python >= 3.11"'
@@ -33,3 +35,8 @@ lint: $(VENV)/.installed
 
 dag: $(VENV)/.installed
 	$(BIN)/snakemake -n --quiet rules
+
+# A parameter sweep: every point is a run of its own in results/<sweep>/<point>/;
+# then results/<sweep>/summary.csv and summary.png (see src/hrtem/sweep.py).
+sweep: $(VENV)/.installed
+	$(BIN)/hrtem sweep $(SWEEP) --config $(CONFIG) --cores $(CORES)
