@@ -8,7 +8,7 @@ CONFIG ?= config/config.yaml
 
 SWEEP ?= config/sweeps/roi_defocus_cs.yaml
 
-.PHONY: run test report lint dag clean-results sweep
+.PHONY: run test report lint dag cost clean-results sweep
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrtem needs Python >= 3.11"'
@@ -22,7 +22,7 @@ $(VENV)/.installed: $(BIN)/python envs/requirements.txt pyproject.toml
 
 # Outputs of a run go to results/<run>/ (config key `run`, default: the config file's name).
 run: $(VENV)/.installed
-	$(BIN)/hrtem config $(CONFIG) > /dev/null
+	$(BIN)/hrtem config --estimate $(CONFIG)
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --cores $(CORES)
 	run=$$($(BIN)/hrtem config $(CONFIG) | sed -n 's/^run: //p'); \
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/$$run/report.html
@@ -40,3 +40,7 @@ dag: $(VENV)/.installed
 # then results/<sweep>/summary.csv and summary.png (see src/hrtem/sweep.py).
 sweep: $(VENV)/.installed
 	$(BIN)/hrtem sweep $(SWEEP) --config $(CONFIG) --cores $(CORES)
+
+# SLURM jobs and requested core-hours of CONFIG (dry run with the slurm profile)
+cost: $(VENV)/.installed
+	$(BIN)/python workflow/scripts/core_hours.py $(CONFIG)

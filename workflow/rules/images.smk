@@ -59,6 +59,7 @@ rule images_exit_wave:
         tilts=lambda wc: " ".join(f"--tilt {float(t):g}" for t in config["images"]["ensemble"]["tilts_deg"]),
         axis=config["images"]["ensemble"]["tilt_axis_deg"],
         seed=config["seed"],
+        dask=lambda wc: params_json("dask"),
     threads: config["threads"]
     resources:
         mem_mb=4000,
@@ -89,6 +90,7 @@ rule images_ensemble:
         samples=config["images"]["ensemble"]["samples"],
         block=config["images"]["ensemble"]["samples_per_block"],
         seed=config["seed"],
+        dask=lambda wc: params_json("dask"),
     threads: config["threads"]
     resources:
         mem_mb=4000,
@@ -101,7 +103,7 @@ rule images_ensemble:
         "hrtem simulate ensemble {input} --microscope {params.microscope:q} --detector {params.detector:q} "
         "--sampling-a {params.sampling} --defocus {params.defocus} --dose {params.doses} "
         "--samples {params.samples} --samples-per-block {params.block} --threads {threads} "
-        "--seed {params.seed} --key images_ensemble --key {params.sampling} -o {output} > {log} 2>&1"
+        "--seed {params.seed} --key images_ensemble --key {params.sampling} --dask {params.dask:q} -o {output} > {log} 2>&1"
 
 
 rule fig4_4:
@@ -113,6 +115,7 @@ rule fig4_4:
     params:
         p=lambda wc, threads: _images_figure_params("fig4_4", threads),
         seed=config["seed"],
+        dask=lambda wc: params_json("dask"),
     threads: config["threads"]
     resources:
         mem_mb=4000,

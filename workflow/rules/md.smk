@@ -48,6 +48,7 @@ rule md_anneal:
     resources:
         mpi="mpiexec",
         tasks=config["md"]["mpi_ranks"],
+        nodes=1,
         cpus_per_task=1,
         runtime=config["md"]["resources"]["runtime_min"],
         mem_mb=config["md"]["resources"]["mem_mb"],

@@ -71,9 +71,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(
             f"{out}: {len(atoms)} atoms, {settings.total_steps} steps on {res.ranks} rank(s), "
             f"{res.atom_steps_per_s:.4g} atom-steps/s, E_min = {res.minimized_energy_eV:.6g} eV, "
-            f"{len(res.snapshots)} snapshots"
+            f"{len(res.snapshots)} snapshots{_slurm_note()}"
         )
     return 0
+
+
+def _slurm_note() -> str:
+    """`` in SLURM job N`` when running inside a SLURM allocation, else empty."""
+    job = os.environ.get("SLURM_JOB_ID") or os.environ.get("SLURM_JOBID")
+    return f" in SLURM job {job}" if job else ""
 
 
 def _cmd_strain3d(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from hrtem.errors import HrtemError
 __all__ = ["register", "load_settings", "SETTINGS_KEYS"]
 
 #: top-level keys a microscope settings file may hold
-SETTINGS_KEYS = ("seed", "threads", "microscope", "detector", "simulate")
+SETTINGS_KEYS = ("seed", "threads", "microscope", "detector", "simulate", "dask")
 
 
 def load_settings(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -18,7 +18,9 @@ How it is computed (DESIGN.md: never the whole ensemble in memory)
    template (``xarray.Dataset.to_zarr(compute=False)``), under a temporary name
    beside the target; ``image`` is chunked as one *realisation block*
    (``samples_per_block`` images) per (tilt, defocus, dose).
-2. A Dask graph, run by the local threaded scheduler with ``threads`` workers:
+2. A Dask graph, run by the local threaded scheduler with ``threads`` workers
+   (or, with a ``dask`` config section naming one, on a ``dask.distributed``
+   cluster: :mod:`hrtem.cluster`):
    one task per (tilt, defocus) forms the lens image (CTF and envelopes per
    frozen-phonon configuration, intensities averaged; :class:`hrtem.optics.Microscope`)
    and resamples it to the camera pixel — computed once and shared by every
@@ -27,7 +29,8 @@ How it is computed (DESIGN.md: never the whole ensemble in memory)
    ``hrtem.seeding.rng(seed, *keys, tilt_i, defocus_i, dose_i, block_i)``,
    applies √MTF and writes its own chunk (a region write with zarr).
    The numbers therefore do not depend on the number of workers or on the
-   order of the tasks: the bytes are identical on 1 or N threads and on re-runs.
+   order of the tasks: the bytes are identical on 1 or N threads, on a
+   distributed cluster and on re-runs.
 3. Every chunk is checked to exist, then the temporary store is renamed to the
    target (atomic: an interrupted run never leaves a store that looks complete).
 
@@ -186,6 +189,7 @@ def write_ensemble(
     samples_per_block: int = 10,
     threads: int = 1,
     attrs: Mapping[str, Any] | None = None,
+    dask_cluster: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a noise ensemble store from a function giving each noise-free camera image.
 
@@ -215,9 +219,14 @@ def write_ensemble(
         Dask worker threads (the rule's ``threads``).
     attrs
         Extra global attributes (provenance).
+    dask_cluster
+        The ``dask`` config section: where the tasks run (:mod:`hrtem.cluster`;
+        None = local threads). The bytes do not depend on it.
     """
     import dask
     import dask.array as dsa
+
+    from hrtem.cluster import compute
     import zarr
 
     from hrtem.io.stores import FORMAT_TAG, _jsonable, atomic_path
@@ -299,7 +308,7 @@ def write_ensemble(
                                 cam, i, j, k, b, group, dask_key_name=f"noise-{i}-{j}-{k}-{b}"
                             )
                         )
-        done = dask.compute(*tasks, scheduler="threads", num_workers=int(threads))
+        done = compute(tasks, threads=int(threads), dask=dask_cluster)
         expected = len(tilts) * len(defoci) * (1 + len(doses) * n_blocks)
         missing = _missing_chunks(Path(tmp), shape, chunks)
         if sum(done) != expected or missing:
@@ -332,6 +341,7 @@ def image_ensemble(
     samples_per_block: int = 10,
     threads: int = 1,
     attrs: Mapping[str, Any] | None = None,
+    dask_cluster: Mapping[str, Any] | None = None,
 ) -> Path:
     """Ensemble of detected images from exit waves over tilt × defocus × dose × sample.
 
@@ -350,7 +360,7 @@ def image_ensemble(
     doses_e_per_a2, samples, defocus_a
         The sweep: doses (e⁻/Å²), realisations per dose, defoci C10 (Å,
         thesis sign; None = the microscope's).
-    seed, keys, samples_per_block, threads, attrs
+    seed, keys, samples_per_block, threads, attrs, dask_cluster
         See :func:`write_ensemble`.
 
     Returns
@@ -393,7 +403,7 @@ def image_ensemble(
     return write_ensemble(
         path, camera_image, tilts_deg=tilts, defocus_a=defoci, doses_e_per_a2=doses_e_per_a2,
         samples=samples, camera_shape=shape, detector=detector, seed=seed, keys=keys,
-        samples_per_block=samples_per_block, threads=threads, attrs=info,
+        samples_per_block=samples_per_block, threads=threads, attrs=info, dask_cluster=dask_cluster,
     )
 
 
@@ -409,6 +419,7 @@ def noise_ensemble(
     samples_per_block: int = 10,
     threads: int = 1,
     attrs: Mapping[str, Any] | None = None,
+    dask_cluster: Mapping[str, Any] | None = None,
 ) -> Path:
     """Ensemble of noisy camera images from noise-free intensities (an image store).
 
@@ -454,4 +465,5 @@ def noise_ensemble(
         defocus_a=[float(d) for d in full["defocus"].values],
         doses_e_per_a2=doses_e_per_a2, samples=samples, camera_shape=shape, detector=detector,
         seed=seed, keys=keys, samples_per_block=samples_per_block, threads=threads, attrs=info,
+        dask_cluster=dask_cluster,
     )
