@@ -418,8 +418,16 @@ def write_rst(rows: Sequence[Row], path: str | Path) -> Path:
     return Path(path)
 
 
+def figure_order(figure_id: str) -> tuple:
+    """Sort key: fig2_3 before fig2_10 before fig3_1; other ids (tab5_1, ceria_heights) after, by name."""
+    import re
+
+    m = re.fullmatch(r"fig(\d+)_(\d+)", figure_id)
+    return (0, int(m.group(1)), int(m.group(2)), "") if m else (1, 0, 0, figure_id)
+
+
 def _cmd(args: argparse.Namespace) -> int:
-    rows = collect(args.figures, args.dir)
+    rows = collect(sorted(args.figures, key=figure_order), args.dir)
     write_csv(rows, args.output)
     if args.html:
         write_html(rows, args.html)
