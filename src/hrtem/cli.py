@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "learn": ("hrtem.learn.commands", "CNN exit waves, training and evaluation (thesis ch. 6)"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
     "detect": ("hrtem.learn.detect_cli", "find the atoms in a micrograph with a trained model"),
+    "sweep": ("hrtem.sweep", "run the workflow at every point of a parameter sweep; summary table + plot"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
     "ceria": ("hrtem.learn.ceria_cli", "CeO2 column heights: exit waves and U-Net training (abstract 001)"),
     "shapes": ("hrtem.learn.shapes_cli", "particle shapes on carbon: exit waves and classifier (abstract 002)"),
