@@ -167,6 +167,7 @@ def _cmd_best(args: argparse.Namespace) -> int:
     evals = sum(w.evaluations for _, w in walks)
     secs = sum(w.seconds for _, w in walks)
     per_eval = secs / max(evals, 1)
+    cpu_per_eval = sum(w.cpu_seconds for _, w in walks) / max(evals, 1)
     per_step = evals / max(sum(w.step for _, w in walks), 1)
     header = [
         f"COMB3 parameters for {args.element} fitted by hrtem (thesis §5.2-5.3 random walk + Nelder-Mead).",
@@ -189,6 +190,8 @@ def _cmd_best(args: argparse.Namespace) -> int:
         "properties_start": start,
         "evaluations": evals,
         "seconds_per_evaluation": per_eval,
+        "cpu_seconds_per_evaluation": cpu_per_eval,
+        "projected_thesis_walker_hours_cpu": 400 * per_step * cpu_per_eval / 3600,
         "seconds_fit_set_once": t_fit,
         "evaluations_per_step": per_step,
         "projected_thesis_walker_hours": 400 * per_step * per_eval / 3600,
@@ -196,7 +199,8 @@ def _cmd_best(args: argparse.Namespace) -> int:
     }
     out.with_suffix(".json").write_text(json.dumps(info, indent=1, sort_keys=True))
     print(
-        f"{out}: objective {best.e_best:.6g} ({path.name}); {evals} evaluations, {per_eval:.2f} s each; "
+        f"{out}: objective {best.e_best:.6g} ({path.name}); {evals} evaluations, {per_eval:.2f} s each "
+        f"(CPU {cpu_per_eval:.2f} s); "
         f"a 400-step walker at {per_step:.1f} evaluations/step ≈ {info['projected_thesis_walker_hours']:.1f} h"
     )
     return 0
@@ -261,7 +265,8 @@ def write_metal_table(rows: list[dict[str, Any]], table: str, element: str, info
         )
     fig, ax = plt.subplots(figsize=(13, 0.32 * len(body) + 1.2))
     ax.axis("off")
-    tab = ax.table(cellText=body, colLabels=head, loc="center", cellLoc="center")
+    widths = [0.17, 0.05, 0.05] + [0.0825] * (len(head) - 3)
+    tab = ax.table(cellText=body, colLabels=head, loc="center", cellLoc="center", colWidths=widths)
     tab.auto_set_font_size(False)
     tab.set_fontsize(8)
     tab.scale(1, 1.25)

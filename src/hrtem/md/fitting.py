@@ -164,13 +164,16 @@ class WalkResult:
     rng_state: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> WalkResult:
-        return cls(**json.loads(text))
+        d = json.loads(text)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def _evaluate(
@@ -233,6 +236,7 @@ def random_walk(
     scale0 = np.where(np.abs(x0) > 0, np.abs(x0), 1.0) if scales is None else np.asarray(scales, float)
     ckpt = Path(checkpoint) if checkpoint else None
     t_start = time.perf_counter()
+    c_start = time.process_time()
     gen = rng(seed, "fit", name, "walk", walker)
     if ckpt is not None and ckpt.is_file():
         res = WalkResult.from_json(ckpt.read_text())
@@ -256,8 +260,9 @@ def random_walk(
             rng_state=gen.bit_generator.state,
             history=[_row(0, start, e0, e0, True, e0, 1, props0, names)],
             seconds=time.perf_counter() - t_start,
+            cpu_seconds=time.process_time() - c_start,
         )
-        t_start = time.perf_counter()
+        t_start, c_start = time.perf_counter(), time.process_time()
         _save(res, ckpt, history_csv)
     while res.step < settings.steps:
         x = np.asarray(res.x_current)
@@ -299,7 +304,8 @@ def random_walk(
         res.rng_state = gen.bit_generator.state
         res.history.append(_row(res.step, x_new, e_trial, e_new, accepted, res.e_current, count[0], props, names))
         res.seconds += time.perf_counter() - t_start
-        t_start = time.perf_counter()
+        res.cpu_seconds += time.process_time() - c_start
+        t_start, c_start = time.perf_counter(), time.process_time()
         _save(res, ckpt, history_csv)
         if log:
             log(
