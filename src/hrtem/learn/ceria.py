@@ -212,6 +212,9 @@ def train_heights(
     weights = class_weights(freq, float(t["class_weight_power"]), float(t["max_class_weight"]))
     keras.utils.set_random_seed(int(seed))  # same initial weights for both losses
     model = build_network(k + 1, 1, width=int(t["width"]), depth=int(t["depth"]), skip="concat", name="ceria_unet")
+    # start the softmax at the class prior (bias = log frequency): the first steps
+    # then do not have to learn that most pixels are background (same for both losses)
+    model.get_layer("logits").bias.assign(np.log(np.maximum(freq, 1e-4)).astype(np.float32))
     loss = "weighted_cross_entropy" if weighted else "cross_entropy"
     compile_network(model, loss, float(t["learning_rate"]), weights.tolist() if weighted else None)
     ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]))
