@@ -93,3 +93,11 @@ def test_time_series_conserves_atoms_and_changes_only_the_surface():
     steps = np.abs(np.diff(ex.n_atoms))
     assert np.all(steps <= 3) and np.ptp(ex.n_atoms) > 0
     np.testing.assert_array_equal(ex.site_height.sum(axis=1), ex.n_atoms)
+
+
+def test_schema_defaults_equal_the_code_and_bounds_hold():
+    from hrtem.config import ConfigError, validate_config
+
+    assert validate_config({})["learn"]["gold"] == GOLD_DEFAULTS
+    with pytest.raises(ConfigError, match="tilt_max_deg"):
+        validate_config({"learn": {"gold": {"structures": {"tilt_max_deg": float("inf")}}}})
