@@ -101,3 +101,80 @@ def test_schema_defaults_equal_the_code_and_bounds_hold():
     assert validate_config({})["learn"]["gold"] == GOLD_DEFAULTS
     with pytest.raises(ConfigError, match="tilt_max_deg"):
         validate_config({"learn": {"gold": {"structures": {"tilt_max_deg": float("inf")}}}})
+
+
+# --------------------------------------------------------------------------- focal series
+TINY_GOLD = {
+    "structures": {"count": 1, "cell_a": 16.0, "layers_100": [2, 2], "layers_110": [2, 3], "layers_111": [2, 2],
+                   "added_fraction": [0.0, 0.2], "zone_axes": ["110"], "margin_a": 1.0},
+    "labels": {"mode": "height", "max_height": 6},
+}
+FOCAL = {"defoci_a": [-170.0, -40.0, 90.0], "jitter_a": 20.0, "dose": "total"}
+SHARP = {"cs_mm": [-0.02, -0.01], "c5_mm": 0.0, "astigmatism_a": 0.0, "focal_spread_a": 20.0,
+         "deflection_sigma_a": 0.0, "dose_e_per_a2": 1e10}
+
+
+@pytest.fixture(scope="module")
+def gold_waves(tmp_path_factory):
+    from hrtem.learn.data import ExitWaveSet, build_exit_waves
+
+    structures = gold_structures(TINY_GOLD, seed=11)
+    data = {"wave_sampling_a": 0.1}
+    path = build_exit_waves(structures, {"sampling_a": 0.1, "slice_thickness_a": 2.0}, {"energy_kev": 300.0},
+                            tmp_path_factory.mktemp("gold") / "ew.zarr", seed=11, data=data, n_classes=6)
+    return ExitWaveSet(path), structures
+
+
+def test_stored_gold_sites_keep_the_column_heights(gold_waves):
+    waves, structures = gold_waves
+    p = structures[0]
+    assert waves.energy_kev == 300.0 and waves.n_classes == 6
+    np.testing.assert_allclose(waves.positions(0), np.mod(p.info["label_xy"], 16.0), atol=1e-5)
+    np.testing.assert_array_equal(waves.heights(0), p.info["label_height"])
+    np.testing.assert_array_equal(waves.classes(0), np.minimum(p.info["label_height"], 6))
+
+
+def test_focal_series_channels_are_in_defocus_order(gold_waves):
+    from hrtem.learn.data import TrainingImages
+
+    waves, _ = gold_waves
+    base = {"wave_sampling_a": 0.1, "sampling_a": 0.2, "crop_px": 64, "lcn_sigma_a": None, "label_sigma_a": 1.0}
+    micro = {"energy_kev": 300.0}
+    series = TrainingImages(waves, {"data": {**base, "channels": 3, "focal_series": FOCAL}, "microscope": micro}, seed=3)
+    single = TrainingImages(waves, {"data": base, "microscope": micro}, seed=3)
+    assert series.image_shape == (64, 64, 3)
+    for step in range(2):
+        s = series.draw(step, overrides=SHARP, augment=False)
+        defoci = np.asarray(s.params["defocus_a_channels"])
+        assert np.all(np.abs(defoci - FOCAL["defoci_a"]) <= FOCAL["jitter_a"]) and np.all(np.diff(defoci) > 0)
+        # channel k is the single image of the same microscope at defocus Δf_k and no other
+        singles = [single.draw(step, overrides={**SHARP, "defocus_a": float(d)}, augment=False).image[..., 0]
+                   for d in defoci]
+        corr = np.array([[np.corrcoef(s.image[..., k].ravel(), im.ravel())[0, 1] for im in singles] for k in range(3)])
+        assert np.all(np.diag(corr) > 0.99), corr
+        assert np.all(np.argmax(corr, axis=1) == [0, 1, 2]), corr
+        off = corr[~np.eye(3, dtype=bool)]
+        assert off.max() < np.diag(corr).min() - 0.05, corr
+        assert s.params["microscope.cs_mm"] == single.draw(step, overrides=SHARP).params["microscope.cs_mm"]
+
+
+def test_focal_series_total_dose_is_shared_and_bad_settings_fail(gold_waves):
+    from hrtem.learn.data import TrainingImages
+
+    waves, _ = gold_waves
+    base = {"wave_sampling_a": 0.1, "sampling_a": 0.2, "crop_px": 64, "lcn_sigma_a": None}
+    micro = {"energy_kev": 300.0}
+    noise = {}
+    for mode in ("total", "each"):
+        ti = TrainingImages(waves, {"data": {**base, "channels": 3, "focal_series": {**FOCAL, "dose": mode}},
+                                    "microscope": micro}, seed=3)
+        ref = ti.draw(0, overrides={**SHARP, "dose_e_per_a2": 1e10}, augment=False).image
+        img = ti.draw(0, overrides={**SHARP, "dose_e_per_a2": 3e5}, augment=False).image
+        noise[mode] = float(np.std(img - ref))
+    # the same total dose split over three images: about √3 more noise per image
+    assert 1.4 < noise["total"] / noise["each"] < 2.1, noise
+    with pytest.raises(HrtemError, match="channels"):
+        TrainingImages(waves, {"data": {**base, "channels": 2, "focal_series": FOCAL}, "microscope": micro}, seed=3)
+    with pytest.raises(HrtemError, match="increase"):
+        TrainingImages(waves, {"data": {**base, "channels": 3, "focal_series": {**FOCAL, "defoci_a": [0, -40, 90]}},
+                               "microscope": micro}, seed=3)
