@@ -178,3 +178,32 @@ def test_focal_series_total_dose_is_shared_and_bad_settings_fail(gold_waves):
     with pytest.raises(HrtemError, match="increase"):
         TrainingImages(waves, {"data": {**base, "channels": 3, "focal_series": {**FOCAL, "defoci_a": [0, -40, 90]}},
                                "microscope": micro}, seed=3)
+
+
+def test_occupancy_and_event_maps_from_detections_against_the_truth():
+    from hrtem.learn.gold import detected_occupancy, occupancy_agreement
+
+    ts = surface_time_series({"time_series": {"frames": 5, "moves_per_frame": 4}}, seed=6)
+    truth = ts.site_height > 0
+    g = np.random.default_rng(0)
+    # perfect detections (0.2 Å off, shuffled) reproduce the truth exactly
+    perfect = [g.permutation(ts.site_xy[row] + g.normal(0, 0.1, (row.sum(), 2))) for row in truth]
+    det = detected_occupancy(ts.site_xy, perfect)
+    np.testing.assert_array_equal(det, truth)
+    ok = occupancy_agreement(truth, det)
+    assert ok["state_agreement_pct"] == 100.0 and ok["event_agreement_pct"] == 100.0 and ok["occupancy_mae_pct"] == 0
+    np.testing.assert_allclose(ok["occupancy_true"], ts.occupancy)
+    np.testing.assert_allclose(ok["events_true"], ts.events)
+    # miss one occupied site in frame 2 and add a false one far away: one state of F·S wrong
+    missing = perfect[2][1:]
+    row = np.flatnonzero(truth[2])
+    dropped = int(cKDTree(ts.site_xy).query(perfect[2][0])[1])
+    frames = [*perfect[:2], np.vstack([missing, [[-10.0, -10.0]]]), *perfect[3:]]
+    bad = occupancy_agreement(truth, detected_occupancy(ts.site_xy, frames))
+    assert dropped in row
+    assert bad["n_seen"] == ok["n_seen"]
+    assert bad["state_agreement_pct"] == pytest.approx(100.0 * (1 - 1 / (5 * ok["n_seen"])))
+    assert bad["occupancy_mae_pct"] == pytest.approx(100.0 * 0.2 / ok["n_seen"])
+    assert bad["occupancy_detected"][dropped] == pytest.approx(ts.occupancy[dropped] - 0.2)
+    with pytest.raises(HrtemError, match="frames, sites"):
+        occupancy_agreement(truth, det[:, :3])

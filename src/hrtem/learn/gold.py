@@ -49,6 +49,8 @@ __all__ = [
     "gold_structures",
     "TimeSeries",
     "surface_time_series",
+    "detected_occupancy",
+    "occupancy_agreement",
 ]
 
 #: Defaults of ``learn.gold`` (must equal the schema's; tested).
@@ -300,3 +302,70 @@ def surface_time_series(section: Mapping[str, Any] | None, seed: int, keys: Sequ
         frames.append(_attach_labels(atoms, lab))
     site_height = np.stack(heights)
     return TimeSeries(frames, xy, site_height, np.array([len(s) for s in states]), np.array(moves))
+
+
+# --------------------------------------------------------------------------- occupancy and event maps
+def detected_occupancy(site_xy: np.ndarray, detections_a: Sequence[np.ndarray], radius_a: float = 0.5) -> np.ndarray:
+    """``(F, S)`` True where frame f has a detection matched one-to-one to site s within ``radius_a`` Å.
+
+    ``detections_a``: per frame the ``(M_f, 2)`` detected positions in the
+    sites' frame (Å). Matching is :func:`hrtem.learn.metrics.match` (the same
+    radius as the detection metrics).
+    """
+    from hrtem.learn.metrics import match
+
+    sites = np.asarray(site_xy, float).reshape(-1, 2)
+    return np.stack([match(d, sites, radius_a).true_matched for d in detections_a]) if len(detections_a) \
+        else np.zeros((0, len(sites)), bool)
+
+
+def _events(occ: np.ndarray) -> np.ndarray:
+    return (occ[1:] != occ[:-1]).mean(axis=0) if len(occ) > 1 else np.zeros(occ.shape[1])
+
+
+def occupancy_agreement(true_occupied: np.ndarray, detected: np.ndarray) -> dict[str, Any]:
+    """Occupancy and event maps of detections next to the ground truth (fig6_26).
+
+    Parameters
+    ----------
+    true_occupied
+        ``(F, S)`` ground truth (e.g. ``TimeSeries.site_height > 0``).
+    detected
+        ``(F, S)`` from :func:`detected_occupancy`.
+
+    Returns
+    -------
+    dict
+        ``occupancy_true``/``occupancy_detected`` (S,) fraction of frames
+        occupied, ``events_true``/``events_detected`` (S,) fraction of frame
+        pairs whose occupancy flips, ``seen`` (S,) sites detected in at least
+        one frame, and over the seen sites: ``state_agreement_pct`` (% of
+        (frame, site) states equal), ``occupancy_agreement_pct`` (% of sites
+        whose occupancy map value is equal), ``event_agreement_pct`` (% of sites
+        whose event map value is equal), ``occupancy_mae_pct`` (mean absolute
+        occupancy difference in percentage points) and ``n_seen``.
+    """
+    t = np.asarray(true_occupied, bool)
+    d = np.asarray(detected, bool)
+    if t.shape != d.shape or t.ndim != 2:
+        raise HrtemError(f"occupancy_agreement: truth {t.shape} and detections {d.shape} must both be (frames, sites)")
+    seen = d.any(axis=0)
+    occ_t, occ_d = t.mean(axis=0), d.mean(axis=0)
+    ev_t, ev_d = _events(t), _events(d)
+    n = int(seen.sum())
+
+    def pct(x: np.ndarray) -> float:
+        return float(100.0 * x.mean()) if x.size else float("nan")
+
+    return {
+        "occupancy_true": occ_t,
+        "occupancy_detected": occ_d,
+        "events_true": ev_t,
+        "events_detected": ev_d,
+        "seen": seen,
+        "n_seen": n,
+        "state_agreement_pct": pct(t[:, seen] == d[:, seen]),
+        "occupancy_agreement_pct": pct(np.isclose(occ_t[seen], occ_d[seen])),
+        "event_agreement_pct": pct(np.isclose(ev_t[seen], ev_d[seen])),
+        "occupancy_mae_pct": pct(np.abs(occ_t[seen] - occ_d[seen])),
+    }
