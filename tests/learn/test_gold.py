@@ -116,13 +116,13 @@ SHARP = {"cs_mm": [-0.02, -0.01], "c5_mm": 0.0, "astigmatism_a": 0.0, "focal_spr
 
 @pytest.fixture(scope="module")
 def gold_waves(tmp_path_factory):
-    from hrtem.learn.data import ExitWaveSet, build_exit_waves
+    from hrtem.learn.data import ExitWaveSet
+    from hrtem.learn.gold import build_gold_exit_waves, task_section
 
-    structures = gold_structures(TINY_GOLD, seed=11)
-    data = {"wave_sampling_a": 0.1}
-    path = build_exit_waves(structures, {"sampling_a": 0.1, "slice_thickness_a": 2.0}, {"energy_kev": 300.0},
-                            tmp_path_factory.mktemp("gold") / "ew.zarr", seed=11, data=data, n_classes=6)
-    return ExitWaveSet(path), structures
+    learn = {"gold": TINY_GOLD, "data": {"wave_sampling_a": 0.1}}
+    path = build_gold_exit_waves(learn, {"sampling_a": 0.1, "slice_thickness_a": 2.0},
+                                 tmp_path_factory.mktemp("gold") / "ew.zarr", seed=11, task="count", count=1)
+    return ExitWaveSet(path), gold_structures(task_section(TINY_GOLD, "count"), seed=11, count=1)
 
 
 def test_stored_gold_sites_keep_the_column_heights(gold_waves):
@@ -207,3 +207,25 @@ def test_occupancy_and_event_maps_from_detections_against_the_truth():
     assert bad["occupancy_detected"][dropped] == pytest.approx(ts.occupancy[dropped] - 0.2)
     with pytest.raises(HrtemError, match="frames, sites"):
         occupancy_agreement(truth, det[:, :3])
+
+
+def test_gold_learn_settings_for_detection_and_counting(gold_waves):
+    from hrtem.learn.data import TrainingImages
+    from hrtem.learn.gold import gold_learn, task_section
+
+    det = gold_learn({}, "detect")
+    assert det["microscope"]["energy_kev"] == 300.0 and det["data"]["cell_a"] == [50.0, 50.0]
+    assert det["data"]["channels"] == 1 and det["data"]["focal_series"] is None
+    cnt = gold_learn({"gold": {"structures": {"cell_a": 16.0}}}, "count")
+    assert cnt["data"]["channels"] == 3 and cnt["microscope"]["cs_mm"] == [-0.02, -0.01]
+    sec = task_section({}, "count")
+    assert sec["labels"]["mode"] == "height" and sec["structures"]["zone_axes"] == ["110"]
+    waves, _ = gold_waves
+    ti = TrainingImages(waves, {**cnt, "data": {**cnt["data"], "crop_px": 32, "wave_sampling_a": 0.1}}, seed=2)
+    for step in range(3):
+        s = ti.draw(step)
+        assert s.image.shape == (32, 32, 3) and s.labels.shape[-1] == 7
+        assert -0.02 <= s.params["microscope.cs_mm"] <= -0.01
+        np.testing.assert_allclose(s.params["defocus_a_channels"], [-170, -40, 90], atol=20.0)
+    with pytest.raises(HrtemError, match="gold task"):
+        task_section({}, "segment")

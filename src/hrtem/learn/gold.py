@@ -47,6 +47,9 @@ __all__ = [
     "column_sites",
     "gold_particle",
     "gold_structures",
+    "task_section",
+    "gold_learn",
+    "build_gold_exit_waves",
     "TimeSeries",
     "surface_time_series",
     "detected_occupancy",
@@ -55,6 +58,7 @@ __all__ = [
 
 #: Defaults of ``learn.gold`` (must equal the schema's; tested).
 GOLD_DEFAULTS: dict[str, Any] = {
+    "energy_kev": 300.0,
     "structures": {
         "count": 8,
         "cell_a": 50.0,
@@ -70,6 +74,13 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "vacuum_a": 5.0,
     },
     "labels": {"mode": "column", "max_height": 12, "column_tolerance_a": 0.5},
+    "counting": {
+        "defoci_a": [-170.0, -40.0, 90.0],
+        "jitter_a": 20.0,
+        "dose": "total",
+        "cs_mm": [-0.02, -0.01],
+        "zone_axes": ["110"],
+    },
     "time_series": {
         "frames": 8,
         "moves_per_frame": 6,
@@ -91,6 +102,9 @@ def gold_section(section: Mapping[str, Any] | None) -> dict[str, Any]:
         raise HrtemError(f"learn.gold: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(GOLD_DEFAULTS)}")
     out = {}
     for block, defaults in GOLD_DEFAULTS.items():
+        if not isinstance(defaults, dict):
+            out[block] = section.get(block, defaults)
+            continue
         given = dict(section.get(block) or {})
         bad = sorted(set(given) - set(defaults))
         if bad:
@@ -159,6 +173,66 @@ def gold_structures(section: Mapping[str, Any] | None, seed: int, start: int = 0
     c = gold_section(section)
     n = int(c["structures"]["count"]) if count is None else int(count)
     return [gold_particle(c, seed, i) for i in range(int(start), int(start) + n)]
+
+
+TASKS = ("detect", "count")
+
+
+def task_section(section: Mapping[str, Any] | None, task: str) -> dict[str, Any]:
+    """``learn.gold`` for a task: ``"detect"`` as configured; ``"count"`` (thesis §6.4.3) with height
+    labels and the counting zone axes (thesis: ⟨110⟩ only)."""
+    c = gold_section(section)
+    if task not in TASKS:
+        raise HrtemError(f"gold task must be one of {', '.join(TASKS)}, got {task!r}")
+    if task == "count":
+        c["labels"] = {**c["labels"], "mode": "height"}
+        c["structures"] = {**c["structures"], "zone_axes": list(c["counting"]["zone_axes"])}
+    return c
+
+
+def gold_learn(learn: Mapping[str, Any], task: str = "detect") -> dict[str, Any]:
+    """The ``learn`` section with ``data``/``microscope`` set for gold (for TrainingImages and training).
+
+    The microscope ranges are ``learn.microscope`` (Table 6.1) at
+    ``learn.gold.energy_kev``; the cell is ``learn.gold.structures.cell_a``.
+    ``task="count"``: Cs in ``counting.cs_mm`` and a three-image focal series
+    (``learn.data.focal_series`` from ``counting``; thesis Eq. 6.19).
+    """
+    import copy
+
+    from hrtem.config import validate_config
+
+    out = copy.deepcopy(validate_config({"learn": dict(learn)})["learn"])
+    c = task_section(out.get("gold"), task)
+    cell = float(c["structures"]["cell_a"])
+    out["microscope"]["energy_kev"] = float(c["energy_kev"])
+    out["data"]["cell_a"] = [cell, cell]
+    if task == "count":
+        k = c["counting"]
+        out["microscope"]["cs_mm"] = [float(v) for v in k["cs_mm"]]
+        out["data"]["channels"] = len(k["defoci_a"])
+        out["data"]["focal_series"] = {"defoci_a": [float(v) for v in k["defoci_a"]],
+                                       "jitter_a": float(k["jitter_a"]), "dose": k["dose"]}
+    else:
+        out["data"]["channels"] = 1
+        out["data"]["focal_series"] = None
+    return out
+
+
+def build_gold_exit_waves(learn: Mapping[str, Any], simulate: Mapping[str, Any] | None, path: Any, seed: int,
+                          task: str = "detect", start: int = 0, count: int | None = None) -> Any:
+    """Exit waves (Zarr, :func:`hrtem.learn.data.build_exit_waves`) of the random particles
+    ``start … start + count − 1`` for ``task``, with ``labels.max_height`` (count) or 1 classes."""
+    from hrtem.config import validate_config
+    from hrtem.learn.data import build_exit_waves
+
+    settings = gold_learn(learn, task)
+    c = task_section(settings.get("gold"), task)
+    structures = gold_structures(c, seed, start, count)
+    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    k = int(c["labels"]["max_height"]) if task == "count" else 1
+    return build_exit_waves(structures, sim, settings["microscope"], path, seed, ("learn", "gold", "exit_waves", task),
+                            data=settings["data"], n_classes=k)
 
 
 # --------------------------------------------------------------------------- time series
