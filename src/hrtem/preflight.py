@@ -15,7 +15,6 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -117,6 +116,8 @@ def check_output(path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = 
     if not parent.is_dir():
         raise HrtemError(f"{option} {target}: {parent} is not a folder; choose another output path")
     # try it: permission bits do not tell for root, read-only mounts or /proc
+    import tempfile
+
     try:
         fd, probe = tempfile.mkstemp(prefix=".hrtem-write-probe-", dir=parent)
     except OSError as err:
