@@ -120,6 +120,8 @@ def _yaml11_hint(text: str, old: Any, new: Any) -> str:
         return f"write {'true' if old else 'false'} for a boolean or quote it ('{text}') for a string"
     if isinstance(old, (int, float)) and ":" in text:
         return f"quote it ('{text}') or write the number ({old:g})"
+    if isinstance(old, (int, float)) and isinstance(new, str):
+        return f"write {old!r} (or quote it for a string)"
     if isinstance(old, (int, float)) and isinstance(new, (int, float)):
         return f"write {new!r} without leading zeros or underscores"
     if isinstance(new, float):
