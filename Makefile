@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 CORES ?= all
 CONFIG ?= config/config.yaml
 
-.PHONY: run test report lint dag cost clean-results
+SWEEP ?= config/sweeps/roi_defocus_cs.yaml
+
+.PHONY: run test report lint dag cost clean-results sweep
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hrtem needs Python >= 3.11"'
@@ -41,6 +43,11 @@ lint: $(VENV)/.installed
 
 dag: $(VENV)/.installed
 	$(BIN)/snakemake -n --quiet rules
+
+# A parameter sweep: every point is a run of its own in results/<sweep>/<point>/;
+# then results/<sweep>/summary.csv and summary.png (see src/hrtem/sweep.py).
+sweep: $(VENV)/.installed
+	$(BIN)/hrtem sweep $(SWEEP) --config $(CONFIG) --cores $(CORES)
 
 # SLURM jobs and requested core-hours of CONFIG (dry run with the slurm profile)
 cost: $(VENV)/.installed

@@ -30,9 +30,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("hrtem.simulate.commands_image", "HRTEM image of any ASE-readable structure"),
     "noise": ("hrtem.simulate.commands_noise", "noise ensembles from an image store"),
     "md": ("hrtem.md.commands", "LAMMPS molecular dynamics (COMB3, EAM)"),
+    "potentials": ("hrtem.md.fit_commands", "fit COMB3 parameters (Pt, Au) and tabulate them"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
+    "study": ("hrtem.strain.study_commands", "the ch. 4 strain-accuracy study (truth, measurement, collection)"),
+    "learn": ("hrtem.learn.commands", "CNN exit waves, training and evaluation (thesis ch. 6)"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
+    "detect": ("hrtem.learn.detect_cli", "find the atoms in a micrograph with a trained model"),
+    "sweep": ("hrtem.sweep", "run the workflow at every point of a parameter sweep; summary table + plot"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
+    "ceria": ("hrtem.learn.ceria_cli", "CeO2 column heights: exit waves and U-Net training (abstract 001)"),
+    "shapes": ("hrtem.learn.shapes_cli", "particle shapes on carbon: exit waves and classifier (abstract 002)"),
+    "classify": ("hrtem.learn.classify_cli", "3D shape of the particle in an HRTEM image"),
 }
 
 

@@ -139,12 +139,20 @@ def _md(c: Config) -> None:
     element = md["particle"]["element"]
     if pot["kind"] == "eam" and element not in pot["eam_files"]:
         _fail("md.potential.eam_files", f"has no funcfl file for {element} (md.particle.element); add {element}: {element}_u3.eam")
-    if pot["kind"] == "comb3" and pot["file"] == "ffield.comb3" and element not in _SHIPPED_COMB3:
+    fitted = pot.get("fitted", False)
+    if pot["kind"] == "comb3" and pot["file"] == "ffield.comb3" and element not in _SHIPPED_COMB3 and not fitted:
         _fail(
             "md.particle.element",
             f"{element} is not in the shipped ffield.comb3 ({', '.join(sorted(_SHIPPED_COMB3))}); "
-            "choose one of them or set md.potential.file to your own COMB3 file",
+            "choose one of them, set md.potential.fitted: true (Pt, Au) or md.potential.file to your own COMB3 file",
         )
+    if fitted:
+        metals = c.get("potentials", {}).get("metals", [])
+        if pot["kind"] != "comb3" or element not in metals:
+            _fail(
+                "md.potential.fitted",
+                f"needs kind comb3 and md.particle.element ({element}) in potentials.metals ({metals})",
+            )
 
 
 #: elements of the ffield.comb3 shipped with LAMMPS (md.schema.yaml, md.potential.file)
