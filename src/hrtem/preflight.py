@@ -74,12 +74,19 @@ BOUNDS: dict[str, tuple[float, float, bool, str]] = {
     "window": (1, 999, True, "px"),
     "threshold": (0.0, 1.0, True, ""),
     "mask_radius": (0.0, 10.0, False, ""),
+    "size": (0.0, 50.0, False, "nm"),
+    "walker": (0, 1_000_000, True, ""),
+    "tile": (16, 16384, True, "px"),
+    "overlap": (0, 4096, True, "px"),
 }
 
 #: argparse dests holding input paths (str or list of str)
-INPUTS = ("structure", "input", "images", "exit_wave", "image", "settings", "inputs", "dir")
+INPUTS = (
+    "structure", "input", "images", "exit_wave", "image", "settings", "inputs", "dir",
+    "model", "waves", "truth", "walkers", "properties", "ensemble", "trajectory", "sweep",
+)
 #: argparse dests holding output paths
-OUTPUTS = ("output", "outdir", "maps", "html", "rst")
+OUTPUTS = ("output", "outdir", "maps", "html", "rst", "history", "frames", "workdir")
 
 
 def _option(dest: str) -> str:
@@ -138,13 +145,13 @@ def check_args(args: argparse.Namespace) -> None:
     for dest in INPUTS:
         value = given.get(dest)
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item:
+            if isinstance(item, (str, os.PathLike)) and str(item):
                 if not Path(item).exists():
                     raise HrtemError(f"input {item} does not exist; check the path")
-                inputs.append(item)
+                inputs.append(str(item))
     for dest in OUTPUTS:
         value = given.get(dest)
-        if isinstance(value, str) and value:
+        if isinstance(value, (str, os.PathLike)) and str(value):
             check_output(value, inputs, "-o" if dest == "output" else _option(dest))
 
 
