@@ -80,10 +80,11 @@ BOUNDS: dict[str, tuple[float, float, bool, str]] = {
     "overlap": (0, 4096, True, "px"),
 }
 
-#: argparse dests holding input paths (str or list of str)
+#: argparse dests holding input paths (str or list of str); trained models
+#: (``model``) are checked by their verbs, which say how to make one
 INPUTS = (
     "structure", "input", "images", "exit_wave", "image", "settings", "inputs", "dir",
-    "model", "waves", "truth", "walkers", "properties", "ensemble", "trajectory", "sweep",
+    "waves", "truth", "walkers", "properties", "ensemble", "trajectory", "sweep",
 )
 #: argparse dests holding output paths
 OUTPUTS = ("output", "outdir", "maps", "html", "rst", "history", "frames", "workdir")
