@@ -21,11 +21,19 @@ $(VENV)/.installed: $(BIN)/python envs/requirements.txt pyproject.toml
 	touch $@
 
 # Outputs of a run go to results/<run>/ (config key `run`, default: the config file's name).
+# The cost estimate is printed (and checked) first. After a killed run, a stale
+# Snakemake lock (no live snakemake in this folder) is cleared and incomplete
+# outputs are redone (--rerun-incomplete in the profile): just run it again.
+# TARGETS (default: everything, then the report) limits the run to some files.
+TARGETS ?=
 run: $(VENV)/.installed
 	$(BIN)/hrtem config --estimate $(CONFIG)
-	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --cores $(CORES)
+	$(BIN)/python -m hrtem.runlock --snakemake $(BIN)/snakemake -- --profile workflow/profiles/default --configfile $(CONFIG)
+	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --cores $(CORES) $(TARGETS)
+	@if [ -z "$(TARGETS)" ]; then \
 	run=$$($(BIN)/hrtem config $(CONFIG) | sed -n 's/^run: //p'); \
-	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/$$run/report.html
+	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/$$run/report.html; \
+	fi
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

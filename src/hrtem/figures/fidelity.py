@@ -428,6 +428,11 @@ def figure_order(figure_id: str) -> tuple:
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    unknown = [f for f in args.figures if not f.isidentifier() or importlib.util.find_spec(f"hrtem.figures.{f}") is None]
+    if unknown:
+        raise HrtemError(f"no figure {', '.join(map(repr, unknown))} in hrtem.figures; give figure ids such as fig2_3")
     rows = collect(sorted(args.figures, key=figure_order), args.dir)
     write_csv(rows, args.output)
     if args.html:
