@@ -196,11 +196,22 @@ def _strain(c: Config) -> None:
             _fail(key, f"{name!r} is not a template; choose one of {', '.join(sorted(TEMPLATES))}")
 
 
-#: every cross-field check, in the order they run
-CHECKS: tuple[Callable[[Config], None], ...] = (_simulate, _images, _structures, _md, _strain)
+#: every cross-field check by the section it mainly concerns, in the order they run
+CHECKS: dict[str, Callable[[Config], None]] = {
+    "simulate": _simulate,
+    "images": _images,
+    "structures": _structures,
+    "md": _md,
+    "strain": _strain,
+}
 
 
-def check_consistency(config: Config) -> None:
-    """Raise :class:`ConfigError` (one line) on the first inconsistency of a filled-in config."""
-    for check in CHECKS:
-        check(config)
+def check_consistency(config: Config, sections: Iterable[str] | None = None) -> None:
+    """Raise :class:`ConfigError` (one line) on the first inconsistency of a filled-in config.
+
+    ``sections`` limits the checks to those sections' (default: all).
+    """
+    wanted = set(CHECKS) if sections is None else set(sections)
+    for name, check in CHECKS.items():
+        if name in wanted:
+            check(config)
