@@ -60,7 +60,7 @@ def claims(element: str) -> list[Claim]:
             f"COMB3 dE(hcp-fcc) < dE(bcc-fcc) of {element}",
             "eV",
             thesis="0 < hcp < bcc",
-            source=f"003 L{line[0]}-{line[1]}",
+            source=f"003 L{line[0]}",
             ours=lambda d: d.scalar("comb3_ours", property="dE(hcp-fcc)"),
             holds=_phase_order,
             criterion="0 < ΔE(hcp−fcc) < ΔE(bcc−fcc)",
