@@ -48,3 +48,22 @@ def test_walk_best_table(tmp_path):
     assert tab["comb3_thesis"][i] == 3.93 and tab["eam_u3_ours"][i] == pytest.approx(3.92, abs=0.005)
     assert np.isfinite(tab["comb3_ours"]).all()
     assert png.stat().st_size > 10_000
+
+
+def test_md_fitted_potential_config_checks():
+    from hrtem.config import validate_config
+    from hrtem.errors import ConfigError
+
+    ok = validate_config({"md": {"particle": {"element": "Pt"}, "potential": {"fitted": True}}})
+    assert ok["md"]["potential"]["fitted"] and ok["potentials"]["metals"] == ["Pt", "Au"]
+    with pytest.raises(ConfigError, match="md.potential.fitted"):
+        validate_config(
+            {"md": {"particle": {"element": "Au"}, "potential": {"fitted": True}}, "potentials": {"metals": ["Pt"]}}
+        )
+    with pytest.raises(ConfigError, match="md.particle.element"):
+        validate_config({"md": {"particle": {"element": "Pt"}}})
+    # thesis walk settings of §5.3 are expressible and bounded
+    sec = validate_config({"potentials": {"walk": {"steps": 400}}})["potentials"]
+    assert sec["walk"]["jump"] == 0.05 and sec["walk"]["temperature"] == 0.014
+    with pytest.raises(ConfigError):
+        validate_config({"potentials": {"walk": {"jump": 5.0}}})
