@@ -112,7 +112,7 @@ def test_fig4_6_7_8_9_12_report_the_put_in_errors(study, tmp_path):
     # 0.3 % at 8.5 nm, 0.3·(125/85)² = 0.65 % at 12.5 nm on every column
     np.testing.assert_allclose(data.rows(quantity="max_abs_ep_error")["value"], [0.003 * (d / 85) ** 2 for d in DEFOCI],
                                rtol=1e-5)
-    assert rows["max |ε_p error| over all columns at Δf = 8.5 nm"].holds == "yes"
+    assert rows["largest absolute ε_p error over all columns at Δf = 8.5 nm"].holds == "yes"
     data, rows = _make("fig4_7", study, tmp_path, inputs)
     v = data.rows(quantity="en_error_mean", facet="{100}")["value"]
     np.testing.assert_allclose(v, -0.01, rtol=1e-5)
