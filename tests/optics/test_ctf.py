@@ -277,3 +277,23 @@ def test_transfer_modulus_at_most_one_and_hermitian_phase(defocus, cs_mm, c5_mm,
     # χ(−q) = χ(q): the transfer is point-symmetric in q
     q = np.linspace(-1, 1, 7)
     np.testing.assert_allclose(m.transfer_at(q, 0.3 * q), m.transfer_at(-q, -0.3 * q), atol=1e-12)
+
+
+def test_transfer_on_a_grid_is_transfer_at_inside_the_aperture_and_zero_outside():
+    """The cached grid H is evaluated only inside the aperture; it equals the
+    full evaluation everywhere, and the lens image does not depend on FFT workers."""
+    from hrtem.config import validate_config
+    from hrtem.optics import Microscope
+    from hrtem.optics import ctf as _ctf
+
+    scope = Microscope.from_config(validate_config({})["images"]["microscope"])
+    shape, sampling = (97, 80), (0.21, 0.13)
+    qx, qy = _ctf.spatial_frequencies(shape, sampling)
+    full = scope.transfer_at(qx, qy)
+    grid = scope.transfer(shape, sampling)
+    np.testing.assert_array_equal(grid, full)
+    assert 0 < np.count_nonzero(grid) < grid.size  # the aperture cuts
+    no_aperture = scope.with_(objective_aperture_mrad=None)
+    np.testing.assert_array_equal(no_aperture.transfer(shape, sampling), no_aperture.transfer_at(qx, qy))
+    waves = np.exp(1j * 0.4 * np.random.default_rng(0).standard_normal((2, *shape))).astype(np.complex64)
+    np.testing.assert_array_equal(scope.image(waves, sampling, workers=1), scope.image(waves, sampling, workers=2))

@@ -1,4 +1,4 @@
-"""Learning from simulated images: training data, labels, CNNs, detection (thesis ch. 6).
+"""CNNs trained on simulated images (thesis ch. 6): labels, data, network, training, post-processing, metrics.
 
 Conventions (shared by every module of this package)
 ----------------------------------------------------
@@ -9,7 +9,8 @@ Conventions (shared by every module of this package)
 * Label and probability maps have K + 1 channels: 0 = background, k = class k.
 
 Modules: :mod:`hrtem.learn.labels` (Gaussian label maps), :mod:`hrtem.learn.data`
-(exit waves stored once, random microscopes per training image, ``tf.data``).
+(exit waves stored once, random microscopes per training image, ``tf.data``),
+:mod:`hrtem.learn.network`, :mod:`hrtem.learn.postprocess`, :mod:`hrtem.learn.metrics`.
 TensorFlow is imported only where a dataset or a network is built.
 """
 

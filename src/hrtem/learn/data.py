@@ -261,9 +261,8 @@ def build_exit_waves(
                 f"build_exit_waves: structure {i} has cell {atoms.cell.lengths()[:2]} Å but structure 0 has {cell}; "
                 "all training structures need the same cell"
             )
+        # static sheets (phonon_sigma_a = 0) store one configuration
         w = exit_waves(atoms, energy_kev=energy, simulate=sim, seed=seed, keys=(*keys, i)).values
-        if sigma <= 0 or w.shape[0] < n_conf:
-            w = np.repeat(w[:1], n_conf, axis=0) if sigma <= 0 else w
         waves.append(_fourier_crop(w, shape))
         if "label_xy" in atoms.info:
             site_xy = np.asarray(atoms.info["label_xy"], float).reshape(-1, 2)

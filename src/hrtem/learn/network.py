@@ -83,6 +83,11 @@ class BilinearUpsampling(_keras().initializers.Initializer):
         return {}
 
 
+#: batch-norm momentum of the moving statistics (Keras's 0.99 needs thousands of
+#: steps before inference matches training; 0.9 suits short training budgets)
+BN_MOMENTUM = 0.9
+
+
 def _conv(x, filters: int, name: str, weight_decay: float, batch_norm: bool, kernel: int = 3):
     keras = _keras()
     reg = keras.regularizers.L2(weight_decay) if weight_decay > 0 else None
@@ -90,7 +95,7 @@ def _conv(x, filters: int, name: str, weight_decay: float, batch_norm: bool, ker
         filters, kernel, padding="same", use_bias=not batch_norm, kernel_regularizer=reg, name=f"{name}_conv"
     )(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 

@@ -21,7 +21,13 @@ _MPI_ENV = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LO
 
 
 def _params(text: str) -> dict:
-    return parse_json_object(text, "--params")
+    """The md section from --params, validated (schema + cross-field) and cost-checked."""
+    from hrtem.config import validate_config  # noqa: PLC0415
+    from hrtem.estimate import check_estimate  # noqa: PLC0415
+
+    config = validate_config({"md": parse_json_object(text, "--params")})
+    check_estimate(config)
+    return config["md"]
 
 
 def under_mpi() -> bool:
@@ -71,9 +77,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(
             f"{out}: {len(atoms)} atoms, {settings.total_steps} steps on {res.ranks} rank(s), "
             f"{res.atom_steps_per_s:.4g} atom-steps/s, E_min = {res.minimized_energy_eV:.6g} eV, "
-            f"{len(res.snapshots)} snapshots"
+            f"{len(res.snapshots)} snapshots{_slurm_note()}"
         )
     return 0
+
+
+def _slurm_note() -> str:
+    """`` in SLURM job N`` when running inside a SLURM allocation, else empty."""
+    job = os.environ.get("SLURM_JOB_ID") or os.environ.get("SLURM_JOBID")
+    return f" in SLURM job {job}" if job else ""
 
 
 def _cmd_strain3d(args: argparse.Namespace) -> int:

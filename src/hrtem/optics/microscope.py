@@ -244,8 +244,24 @@ class Microscope:
         if key not in self._cache:
             qx, qy = _ctf.spatial_frequencies(shape, sampling_a)
             self._cache.clear()
-            self._cache[key] = self.transfer_at(qx, qy)
+            self._cache[key] = self._transfer_grid(qx, qy)
         return self._cache[key]
+
+    def _transfer_grid(self, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+        """H on a grid, evaluated only inside the objective aperture (0 outside).
+
+        The aperture passes a small disk of the grid (15 mrad at 300 kV and
+        0.05 Å sampling: 0.5 % of the points), so χ and the envelopes are
+        computed there only; the values are those of :meth:`transfer_at`.
+        """
+        inside = _ctf.aperture(qx, qy, self.wavelength_a, self.objective_aperture_mrad) > 0
+        if inside.all():
+            return self.transfer_at(qx, qy)
+        qx_in = np.broadcast_to(qx, inside.shape)[inside]
+        qy_in = np.broadcast_to(qy, inside.shape)[inside]
+        out = np.zeros(inside.shape, dtype=complex)
+        out[inside] = self.transfer_at(qx_in, qy_in)
+        return out
 
     def apply(self, waves: np.ndarray, sampling_a: float | tuple[float, float]) -> np.ndarray:
         """Image-plane waves: ψ = F⁻¹[F[ψ0]·H] over the last two axes (complex)."""
@@ -253,7 +269,9 @@ class Microscope:
         h = self.transfer(waves.shape[-2:], sampling_a)
         return np.fft.ifft2(np.fft.fft2(waves, axes=(-2, -1)) * h, axes=(-2, -1))
 
-    def image(self, exit_waves: np.ndarray, sampling_a: float | tuple[float, float]) -> np.ndarray:
+    def image(
+        self, exit_waves: np.ndarray, sampling_a: float | tuple[float, float], workers: int | None = None
+    ) -> np.ndarray:
         """Mean image-plane intensity over frozen-phonon configurations.
 
         Parameters
@@ -263,6 +281,10 @@ class Microscope:
             indexed ``[x, y]``.
         sampling_a
             Real-space sampling of the waves (Å), scalar or (sx, sy).
+        workers
+            Threads of each FFT (``scipy.fft`` workers; the result does not
+            depend on it). None = the ``num_workers`` of the Dask config when
+            set (the CLI sets it to the rule's threads), else 1.
 
         Returns
         -------
@@ -281,9 +303,15 @@ class Microscope:
         # input stays exact; intensities accumulate in float64
         dtype = np.result_type(waves.dtype, np.complex64)
         h = self.transfer(waves.shape[-2:], sampling_a).astype(dtype)
+        if workers is None:
+            import dask  # noqa: PLC0415
+
+            workers = int(dask.config.get("num_workers", None) or 1)
         total = np.zeros(waves.shape[-2:], dtype=float)
         for wave in waves:
-            psi = scipy.fft.ifft2(scipy.fft.fft2(np.asarray(wave, dtype=dtype)) * h)
+            spectrum = scipy.fft.fft2(np.asarray(wave, dtype=dtype), workers=workers)
+            spectrum *= h
+            psi = scipy.fft.ifft2(spectrum, workers=workers, overwrite_x=True)
             total += psi.real**2 + psi.imag**2
         return total / waves.shape[0]
 

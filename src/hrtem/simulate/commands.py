@@ -15,7 +15,9 @@ Sub-verbs (each one pipeline stage, used by the Snakemake rules):
 in-plane axis (``--tilt-axis-deg``) and stores ``(tilt, config, x, y)``.
 
 Config sections are passed as JSON (``--simulate``, ``--microscope``,
-``--detector``) and validated with the config schema first.
+``--detector``, ``--dask``) and validated with the config schema first.
+``ensemble --scheduler tcp://host:8786`` (or ``slurm``) runs its tasks on a
+``dask.distributed`` cluster (:mod:`hrtem.cluster`); the bytes are the same.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import xarray as xr
 
+from hrtem.preflight import add_structure_flags, check_structure
 
 
 def _section(name: str, text: str) -> dict[str, Any]:
@@ -32,6 +35,16 @@ def _section(name: str, text: str) -> dict[str, Any]:
     from hrtem.config import parse_json_object, validate_config
 
     return validate_config({name: parse_json_object(text, f"--{name}")})[name]
+
+
+def _dask_section(text: str, scheduler: str | None) -> dict[str, Any]:
+    """The ``dask`` section from ``--dask`` JSON, with ``--scheduler`` overriding its scheduler."""
+    from hrtem.config import parse_json_object, validate_config
+
+    section = parse_json_object(text, "--dask") if text else {}
+    if scheduler is not None:
+        section["scheduler"] = scheduler
+    return validate_config({"dask": section})["dask"]
 
 
 def _write(data: xr.DataArray | xr.Dataset, path: str, *, rule: str, seed: int | None, config: Any) -> None:
@@ -46,6 +59,7 @@ def _potential(args: argparse.Namespace) -> int:
 
     simulate = _section("simulate", args.simulate)
     atoms = read_atoms(args.structure)
+    check_structure(atoms, str(args.structure), args)
     data = projected_potential(atoms, simulate=simulate)
     _write(data, args.output, rule="simulate potential", seed=None, config=simulate)
     return 0
@@ -65,6 +79,7 @@ def _exit_wave(args: argparse.Namespace) -> int:
         atoms = read_atoms(args.structure, index=":")
     else:
         atoms = read_atoms(args.structure)
+    check_structure(atoms, str(args.structure), args)
     data = exit_waves(
         atoms, energy_kev=microscope["energy_kev"], simulate=simulate, seed=args.seed, keys=tuple(args.key),
         tilts_deg=args.tilt or None, tilt_axis_deg=args.tilt_axis_deg,
@@ -109,6 +124,7 @@ def _ensemble(args: argparse.Namespace) -> int:
 
     microscope = _section("microscope", args.microscope)
     detector = _section("detector", args.detector)
+    cluster = _dask_section(args.dask, args.scheduler)
     if args.sampling_a is not None:
         detector["sampling_a"] = args.sampling_a
     waves = open_store(args.exit_wave, variables=("exit_wave",))["exit_wave"]
@@ -118,7 +134,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     image_ensemble(
         waves, args.output, microscope=microscope, detector=detector, doses_e_per_a2=args.dose,
         samples=args.samples, defocus_a=args.defocus or None, seed=args.seed, keys=keys,
-        samples_per_block=args.samples_per_block, threads=args.threads,
+        samples_per_block=args.samples_per_block, threads=args.threads, dask_cluster=cluster,
         attrs=provenance(config=config, seed=args.seed, rule="simulate ensemble", seed_keys=list(keys)),
     )
     return 0
@@ -139,6 +155,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("structure", help="structure file (any ASE format)")
     q.add_argument("--simulate", default="", help="config section 'simulate' as JSON")
     common(q, seeded=False)
+    add_structure_flags(q)
     q.set_defaults(func=_potential)
 
     q = verbs.add_parser("exit-wave", help="exit wave per frozen-phonon configuration")
@@ -151,6 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--tilt-axis-deg", type=float, default=0.0, help="in-plane tilt axis, degrees from x")
     q.add_argument("--threads", type=int, default=1, help="Dask worker threads")
     common(q, seeded=True)
+    add_structure_flags(q)
     q.set_defaults(func=_exit_wave)
 
     q = verbs.add_parser("image", help="lens image (CTF and envelopes) from exit waves")
@@ -175,6 +193,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--samples", type=int, default=10, help="noise realisations per dose")
     q.add_argument("--samples-per-block", type=int, default=10, help="realisations per chunk and per task")
     q.add_argument("--threads", type=int, default=1, help="Dask worker threads")
+    q.add_argument("--dask", default="", help="config section 'dask' as JSON (where the tasks run; default local threads)")
+    q.add_argument("--scheduler", default=None,
+                   help="dask.distributed scheduler address (tcp://host:8786) or 'slurm'; overrides dask.scheduler")
     common(q, seeded=True)
     q.set_defaults(func=_ensemble)
 
