@@ -33,7 +33,7 @@ FIELDS = ["panel", "true_shape", "predicted_shape", "count", "parameter", "n", "
 CLAIMS = [
     Claim("five-shape accuracy on held-out images", "",
           thesis="a near-diagonal confusion matrix (five shapes, ~45,000 training images)",
-          source="002 (Figure)", ours=lambda d: d.scalar("accuracy", panel="accuracy"),
+          source="002 L48", ours=lambda d: d.scalar("accuracy", panel="accuracy"),
           holds=lambda ours, d: ours >= 0.9, criterion="≥ 0.9 at the default dose (issue 12)",
           note="held-out particles and orientations never trained on; the abstract gives no number"),
 ]
