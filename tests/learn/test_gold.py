@@ -229,3 +229,33 @@ def test_gold_learn_settings_for_detection_and_counting(gold_waves):
         np.testing.assert_allclose(s.params["defocus_a_channels"], [-170, -40, 90], atol=20.0)
     with pytest.raises(HrtemError, match="gold task"):
         task_section({}, "segment")
+
+
+def test_time_series_images_change_where_the_surface_changes(tmp_path):
+    from hrtem.learn.detect_cli import _read_file
+    from hrtem.learn.gold import image_time_series
+
+    gold = {"structures": {"cell_a": 20.0},
+            "time_series": {"frames": 3, "moves_per_frame": 2, "layers": [2, 3, 2], "added_fraction": 0.2}}
+    ts = surface_time_series(gold, seed=8)
+    learn = {"gold": gold, "data": {"wave_sampling_a": 0.1, "sampling_a": 0.2}}
+    out = image_time_series(ts, learn, {"sampling_a": 0.1, "slice_thickness_a": 2.0}, tmp_path, seed=8,
+                            dose_e_per_a2=1e10)
+    stack, sampling = _read_file(out["frames"])
+    assert stack.shape == (3, 100, 100) and sampling == pytest.approx(0.2)
+    np.testing.assert_allclose(stack, out["images"], atol=1e-6)
+    # one microscope for all frames: noise-free differences sit at the columns whose height changed
+    changed = np.abs(np.diff(ts.site_height, axis=0)) > 0
+    for f in range(2):
+        diff = np.abs(stack[f + 1] - stack[f])
+        assert diff.max() > 0.1
+        peak = np.array(np.unravel_index(np.argmax(diff), diff.shape)) * 0.2
+        d = np.linalg.norm(ts.site_xy[changed[f]] - peak, axis=1).min()
+        assert d < 2.5, (f, d)
+        far = np.linalg.norm(ts.site_xy[changed[f]][:, None, None, :]
+                             - np.stack(np.meshgrid(np.arange(100) * 0.2, np.arange(100) * 0.2, indexing="ij"), -1),
+                             axis=-1).min(axis=0) > 6.0
+        assert diff[far].max() < 0.2 * diff.max()
+    again = image_time_series(ts, learn, {"sampling_a": 0.1, "slice_thickness_a": 2.0}, tmp_path / "b", seed=8,
+                              dose_e_per_a2=1e10)
+    np.testing.assert_array_equal(again["images"], out["images"])

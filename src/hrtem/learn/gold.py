@@ -52,6 +52,7 @@ __all__ = [
     "build_gold_exit_waves",
     "TimeSeries",
     "surface_time_series",
+    "image_time_series",
     "detected_occupancy",
     "occupancy_agreement",
 ]
@@ -90,6 +91,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "layers": [4, 5, 4],
         "added_fraction": 0.3,
         "growth_temperature": 1.0,
+        "dose_e_per_a2": 1000.0,
     },
 }
 
@@ -376,6 +378,67 @@ def surface_time_series(section: Mapping[str, Any] | None, seed: int, keys: Sequ
         frames.append(_attach_labels(atoms, lab))
     site_height = np.stack(heights)
     return TimeSeries(frames, xy, site_height, np.array([len(s) for s in states]), np.array(moves))
+
+
+def image_time_series(ts: TimeSeries, learn: Mapping[str, Any], simulate: Mapping[str, Any] | None, out_dir: Any,
+                      seed: int, dose_e_per_a2: float | None = None) -> dict[str, Any]:
+    """Noisy images of every frame of ``ts`` with one microscope: ``out_dir/frames.zarr``.
+
+    The exit waves of the frames go to ``out_dir/waves.zarr``
+    (:func:`hrtem.learn.data.build_exit_waves`). One microscope and camera MTF
+    are drawn once from the gold ranges (:func:`gold_learn`, ``"detect"``;
+    stream ``(seed, "learn", "gold", "series", "microscope")``) and used for
+    every frame; frame f gets its own Poisson noise at ``dose_e_per_a2``
+    (default ``time_series.dose_e_per_a2``) from the image stream ``"gold_series"``
+    step f. No augmentation; the crop is the cell from its origin, so image and
+    site coordinates coincide; intensities are globally normalised (mean 0,
+    s.d. 1) and the frames are written as ``image (frame, x, y)`` with x, y in Å,
+    readable by ``hrtem detect``.
+
+    Returns
+    -------
+    dict
+        ``frames`` (path), ``waves`` (path), ``images`` (F, nx, ny),
+        ``sampling_a``, ``microscope`` (the fixed values) and ``dose_e_per_a2``.
+    """
+    from pathlib import Path
+
+    import xarray as xr
+
+    from hrtem.config import validate_config
+    from hrtem.io import provenance, write_dataset
+    from hrtem.learn.data import MICROSCOPE_RANGES_DEFAULTS, ExitWaveSet, TrainingImages, build_exit_waves
+
+    settings = gold_learn(learn, "detect")
+    c = gold_section(settings.get("gold"))
+    dose = float(c["time_series"]["dose_e_per_a2"] if dose_e_per_a2 is None else dose_e_per_a2)
+    if not (np.isfinite(dose) and dose > 0):
+        raise HrtemError(f"learn.gold.time_series.dose_e_per_a2 must be a positive finite dose in e⁻/Å², got {dose}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    waves = ExitWaveSet(build_exit_waves(ts.frames, sim, settings["microscope"], out / "waves.zarr", seed,
+                                         ("learn", "gold", "series", "exit_waves"), data=settings["data"], n_classes=1))
+    s = float(settings["data"]["sampling_a"])
+    crop = int(np.floor(float(np.min(waves.cell_a)) / s + 1e-9))
+    data = {**settings["data"], "crop_px": crop, "scale_jitter": 0.0, "lcn_sigma_a": None}
+    images = TrainingImages(waves, {"data": data, "microscope": settings["microscope"]}, seed, stream="gold_series")
+    mic, _, mtf = images.draw_optics(make_rng(seed, "learn", "gold", "series", "microscope"))
+    fixed = {k: v for k, v in mic.to_config().items() if k in MICROSCOPE_RANGES_DEFAULTS}
+    fixed.update({f"mtf_{k}": v for k, v in mtf.items()}, dose_e_per_a2=dose)
+    stack = np.stack([images.draw(f, overrides=fixed, augment=False, structure=f).image[..., 0]
+                      for f in range(len(ts.frames))])
+    ds = xr.Dataset(
+        {"image": (("frame", "x", "y"), stack.astype(np.float32))},
+        coords={"frame": np.arange(len(stack)), "x": np.arange(crop) * s, "y": np.arange(crop) * s},
+        attrs={"sampling_a": s, "dose_e_per_a2": dose, **{f"microscope_{k}": float(v) for k, v in fixed.items()},
+               "long_name": "simulated time series of one Au particle (stand-in for thesis Fig. 6.26)"},
+    )
+    ds["x"].attrs["units"] = ds["y"].attrs["units"] = "Å"
+    frames = write_dataset(ds, out / "frames.zarr",
+                           attrs=provenance(config={"learn.gold": c}, seed=seed, rule="gold_time_series"))
+    return {"frames": frames, "waves": waves.path, "images": stack, "sampling_a": s, "microscope": fixed,
+            "dose_e_per_a2": dose}
 
 
 # --------------------------------------------------------------------------- occupancy and event maps
