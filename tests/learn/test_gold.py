@@ -259,3 +259,28 @@ def test_time_series_images_change_where_the_surface_changes(tmp_path):
     again = image_time_series(ts, learn, {"sampling_a": 0.1, "slice_thickness_a": 2.0}, tmp_path / "b", seed=8,
                               dose_e_per_a2=1e10)
     np.testing.assert_array_equal(again["images"], out["images"])
+
+
+def test_count_errors_are_the_height_differences_of_matched_columns():
+    from hrtem.learn.gold import count_errors
+
+    xy = np.array([[0.0, 0.0], [3.0, 0.0], [6.0, 0.0], [9.0, 0.0], [12.0, 0.0]])
+    h = np.array([3, 4, 5, 6, 20])
+    det = xy[[0, 1, 2, 3, 4]] + 0.1
+    out = count_errors(xy, h, det, [3, 5, 7, 10, 12], max_height=12)  # errors 0, 1, 2, 4, 0 (20 capped at 12)
+    assert out["n_matched"] == 5 and out["recall"] == 1.0
+    assert (out["off_0"], out["off_1"], out["off_2"], out["off_gt2"]) == (0.4, 0.2, 0.2, 0.2)
+    miss = count_errors(xy, h, det[:2] + [[0.0, 0.0], [1.0, 0.0]], [3, 4])  # second one 1.1 Å off: unmatched
+    assert miss["n_matched"] == 1 and miss["recall"] == pytest.approx(0.2) and miss["off_0"] == 1.0
+
+
+def test_wulff_test_particle_labels_are_its_columns():
+    from hrtem.learn.gold import wulff_test_particle
+
+    p = wulff_test_particle({"structures": {"tilt_max_deg": 0.0}}, seed=0, index=0, diameter_nm=1.6, task="count")
+    xy, cls = p.info["label_xy"], p.info["label_class"]
+    d, nearest = cKDTree(xy).query(p.positions[:, :2])
+    assert d.max() < 0.2
+    np.testing.assert_array_equal(np.minimum(np.bincount(nearest, minlength=len(xy)), 12), cls)
+    assert p.info["label_height"].sum() == len(p) and cls.max() >= 4
+    np.testing.assert_allclose(p.cell.lengths()[:2], [50.0, 50.0])

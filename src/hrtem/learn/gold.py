@@ -55,6 +55,8 @@ __all__ = [
     "image_time_series",
     "detected_occupancy",
     "occupancy_agreement",
+    "count_errors",
+    "wulff_test_particle",
 ]
 
 #: Defaults of ``learn.gold`` (must equal the schema's; tested).
@@ -506,3 +508,58 @@ def occupancy_agreement(true_occupied: np.ndarray, detected: np.ndarray) -> dict
         "event_agreement_pct": pct(np.isclose(ev_t[seen], ev_d[seen])),
         "occupancy_mae_pct": pct(np.abs(occ_t[seen] - occ_d[seen])),
     }
+
+
+# --------------------------------------------------------------------------- evaluation helpers
+def count_errors(true_xy: np.ndarray, true_height: np.ndarray, detected_xy: np.ndarray, detected_class: np.ndarray,
+                 radius_a: float = 0.5, max_height: int | None = None) -> dict[str, float]:
+    """Atom-counting errors (thesis Fig. 6.30): |predicted − true height| of the matched columns.
+
+    Detections are matched one-to-one to the true columns within ``radius_a``
+    (:func:`hrtem.learn.metrics.match`); a column's predicted height is the
+    class of its detection. True heights above ``max_height`` (the largest
+    class) are compared as ``max_height``. Returns ``n_true``, ``n_matched``,
+    ``recall`` and the fractions of the matched columns ``off_0``, ``off_1``,
+    ``off_2`` and ``off_gt2``.
+    """
+    from hrtem.learn.metrics import match
+
+    h = np.asarray(true_height, float).ravel()
+    if max_height is not None:
+        h = np.minimum(h, int(max_height))
+    cls = np.asarray(detected_class, float).ravel()
+    m = match(detected_xy, true_xy, radius_a)
+    err = np.abs(cls[m.pairs[:, 0]] - h[m.pairs[:, 1]]) if len(m.pairs) else np.zeros(0)
+    n = len(err)
+
+    def frac(mask: np.ndarray) -> float:
+        return float(mask.sum() / n) if n else float("nan")
+
+    return {
+        "n_true": int(len(h)),
+        "n_matched": int(n),
+        "recall": float(n / len(h)) if len(h) else float("nan"),
+        "off_0": frac(err == 0),
+        "off_1": frac(err == 1),
+        "off_2": frac(err == 2),
+        "off_gt2": frac(err > 2),
+    }
+
+
+def wulff_test_particle(section: Mapping[str, Any] | None, seed: int, index: int, diameter_nm: float,
+                        zone_axis: str = "110", task: str = "detect") -> ase.Atoms:
+    """Held-out Au Wulff particle (:func:`hrtem.structures.wulff.wulff_particle`, COMB3 surface energies)
+    of ``diameter_nm`` with column labels, in the training cell, in-plane rotation and tilt drawn from
+    ``(seed, "learn", "gold", "test", index)`` as for the training particles (ideal, not relaxed)."""
+    from hrtem.structures.wulff import wulff_particle
+
+    c = task_section(section, task)
+    st = c["structures"]
+    g = make_rng(seed, "learn", "gold", "test", int(index))
+    p = wulff_particle("Au", diameter_nm=float(diameter_nm), lattice_constant_a=float(st["lattice_constant_a"]),
+                       zone_axis=str(zone_axis), rotation_deg=float(g.uniform(0.0, 360.0)),
+                       tilt_deg=float(g.uniform(0.0, float(st["tilt_max_deg"]))), tilt_axis_deg=float(g.uniform(0.0, 180.0)),
+                       cell_a=float(st["cell_a"]), vacuum_a=float(st["vacuum_a"]))
+    p.pbc = (True, True, False)
+    p.info["structure"] = int(index)
+    return _attach_labels(p, c["labels"])
