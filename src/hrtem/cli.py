@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ceria": ("hrtem.learn.ceria_cli", "CeO2 column heights: exit waves and U-Net training (abstract 001)"),
     "shapes": ("hrtem.learn.shapes_cli", "particle shapes on carbon: exit waves and classifier (abstract 002)"),
     "classify": ("hrtem.learn.classify_cli", "3D shape of the particle in an HRTEM image"),
+    "gold": ("hrtem.learn.gold_cli", "Au particles: training exit waves and the simulated time series (issue 11)"),
 }
 
 

@@ -284,3 +284,28 @@ def test_wulff_test_particle_labels_are_its_columns():
     np.testing.assert_array_equal(np.minimum(np.bincount(nearest, minlength=len(xy)), 12), cls)
     assert p.info["label_height"].sum() == len(p) and cls.max() >= 4
     np.testing.assert_allclose(p.cell.lengths()[:2], [50.0, 50.0])
+
+
+def test_gold_verbs_write_the_stores(tmp_path):
+    import json
+
+    from hrtem.cli import main
+    from hrtem.io import open_store
+    from hrtem.io.tables import read_table
+    from hrtem.learn.data import ExitWaveSet
+
+    gold = {"structures": {"count": 1, "cell_a": 16.0, "layers_100": [2, 2], "layers_110": [2, 2],
+                           "layers_111": [2, 2], "added_fraction": [0.0, 0.0], "margin_a": 1.0},
+            "time_series": {"frames": 2, "moves_per_frame": 1, "layers": [2, 2, 2], "added_fraction": 0.0}}
+    params = json.dumps({"learn": {"gold": gold, "data": {"wave_sampling_a": 0.1, "sampling_a": 0.2}},
+                         "simulate": {"sampling_a": 0.1, "slice_thickness_a": 2.0}})
+    assert main(["gold", "waves", "count", "-o", str(tmp_path / "w.zarr"), "--params", params, "--seed", "1"]) == 0
+    ws = ExitWaveSet(tmp_path / "w.zarr")
+    assert len(ws) == 1 and ws.energy_kev == 300.0 and ws.n_classes == 12
+    np.testing.assert_array_equal(ws.classes(0), np.minimum(ws.heights(0), 12))
+    assert main(["gold", "series", "-o", str(tmp_path / "s"), "--params", params, "--seed", "1"]) == 0
+    truth = open_store(tmp_path / "s" / "truth.zarr")
+    rows = read_table(tmp_path / "s" / "truth.csv")
+    assert truth["site_height"].shape == (2, truth.sizes["site"])
+    assert int(np.asarray(rows["height"]).sum()) == int(truth["n_atoms"].sum())
+    assert open_store(tmp_path / "s" / "frames.zarr")["image"].shape == (2, 80, 80)

@@ -106,7 +106,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("fidelity output not writable", ["fidelity", "fig2_3", "--dir", "{d}/out", "-o", "/proc/hrtem-test/f.csv"], "/proc/hrtem-test"),
     ("fidelity html not writable", ["fidelity", "fig2_3", "--dir", "{d}/out", "-o", OUT + ".csv", "--html", "{d}/good.xyz/f.html"], "good.xyz"),
     ("fidelity unknown figure", ["fidelity", "fig9_9", "--dir", "{d}/out", "-o", OUT + ".csv"], "fig9_9"),
-    # hrtem potentials, study, learn, detect, sweep, ceria, shapes, classify
+    # hrtem potentials, study, learn, detect, sweep, ceria, shapes, gold, classify
     ("potentials walker negative", ["potentials", "walk", "--element", "Pt", "--walker", "-1", "-o", OUT + ".json"], "--walker"),
     ("potentials table missing input", ["potentials", "table", "tab5_1", "{d}/missing.json", "-o", OUT + ".png"], "missing.json"),
     ("study model size nan", ["study", "model", "--size", "nan", "-o", OUT + ".xyz"], "--size"),
@@ -120,6 +120,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("ceria train missing waves", ["ceria", "train", "--waves", "{d}/missing.zarr", "--loss", "weighted", "-o", OUT + ".keras"], "missing.zarr"),
     ("shapes waves output not writable", ["shapes", "waves", "-o", "/proc/hrtem-test/s"], "/proc/hrtem-test"),
     ("classify missing image", ["classify", "{d}/missing.npy", "--model", "{d}/good.xyz"], "missing.npy"),
+    ("gold waves tilt huge", ["gold", "waves", "count", "-o", OUT + ".zarr", "--params", '{"learn": {"gold": {"structures": {"tilt_max_deg": 1e300}}}}'], "tilt_max_deg"),
+    ("gold series output not writable", ["gold", "series", "-o", "/proc/hrtem-test/s"], "/proc/hrtem-test"),
     ("classify sampling nan", ["classify", "{d}/img.zarr", "--model", "{d}/good.xyz", "--sampling-a", "nan"], "--sampling-a"),
     # hrtem config
     ("config duplicate key", ["config", "{d}/dup_settings.yaml"], "duplicate key"),
