@@ -309,3 +309,23 @@ def test_gold_verbs_write_the_stores(tmp_path):
     assert truth["site_height"].shape == (2, truth.sizes["site"])
     assert int(np.asarray(rows["height"]).sum()) == int(truth["n_atoms"].sum())
     assert open_store(tmp_path / "s" / "frames.zarr")["image"].shape == (2, 80, 80)
+
+
+def test_counting_model_trains_on_a_gold_store_with_three_focal_channels(tmp_path):
+    pytest.importorskip("tensorflow")
+    from hrtem.learn.commands import run_training, sections
+    from hrtem.learn.gold import build_gold_exit_waves, gold_learn
+    from hrtem.learn.train import read_model_info
+
+    gold = {"structures": {"count": 1, "cell_a": 16.0, "layers_100": [2, 2], "layers_110": [2, 2],
+                           "layers_111": [2, 2], "added_fraction": [0.0, 0.0], "margin_a": 1.0}}
+    learn = {"gold": gold, "data": {"wave_sampling_a": 0.1, "sampling_a": 0.2}, "network": {"width": 2, "depth": 1},
+             "train": {"steps": 2, "batch": 2, "crop_px": 16, "checkpoint_every": 2, "log_every": 1,
+                       "validate_every": 2, "validation_images": 1, "threads": 1}}
+    learn, sim = sections({"learn": learn, "simulate": {"sampling_a": 0.1, "slice_thickness_a": 2.0}})
+    waves = build_gold_exit_waves(learn, sim, tmp_path / "w.zarr", 1, task="count")
+    out = run_training(waves, tmp_path / "m.keras", None, tmp_path / "ck", gold_learn(learn, "count"), 1, progress=False)
+    info = read_model_info(tmp_path / "m.keras")
+    assert out["steps"] == 2
+    assert info["input_channels"] == 3 and info["n_classes"] == 12 and info["energy_kev"] == 300.0
+    assert info["data"]["focal_series"]["defoci_a"] == [-170.0, -40.0, 90.0]
