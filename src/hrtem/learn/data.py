@@ -20,7 +20,9 @@ Pipeline
    6.1), the camera pixel (``sampling_a`` × a scale jitter), a random
    translation (the stored cell is periodic, so a crop may sit anywhere and be
    larger than the cell), a 90° rotation and a mirror. The image of channel c
-   (a focal series when ``channels`` > 1, defocus offset (c − (C−1)/2)·``focal_step_a``)
+   (a focal series when ``channels`` > 1, defocus offset (c − (C−1)/2)·``focal_step_a``;
+   or, with ``focal_series``, the absolute defoci Δf_c = defoci_a[c] + U(−jitter_a, jitter_a)
+   of thesis Eq. 6.19 in place of the drawn defocus, the rest of the microscope drawn once)
    is ``|F⁻¹[F[ψ]·H]|²`` with H = exp(−iχ)·A·Es·Et·Ed (:class:`hrtem.optics.Microscope`),
    sampled bilinearly (periodic) at the camera pixels → Poisson noise at the
    drawn dose (:func:`hrtem.optics.shot_noise`) → √MTF (:func:`hrtem.optics.apply_mtf`,
@@ -62,6 +64,7 @@ from hrtem.seeding import rng as make_rng
 __all__ = [
     "DATA_DEFAULTS",
     "MICROSCOPE_RANGES_DEFAULTS",
+    "FOCAL_SERIES_DEFAULTS",
     "graphene_structures",
     "build_exit_waves",
     "ExitWaveSet",
@@ -85,6 +88,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "crop_px": 128,
     "channels": 1,
     "focal_step_a": 50.0,
+    "focal_series": None,
     "scale_jitter": 0.05,
     "rotate90": True,
     "mirror": True,
@@ -93,6 +97,13 @@ DATA_DEFAULTS: dict[str, Any] = {
     "gamma": [0.8, 1.25],
     "label_sigma_a": 0.4,
     "lcn_sigma_a": 5.0,
+}
+
+#: Defaults of ``learn.data.focal_series`` when it is given (thesis Eq. 6.19, gold atom counting).
+FOCAL_SERIES_DEFAULTS: dict[str, Any] = {
+    "defoci_a": [-170.0, -40.0, 90.0],
+    "jitter_a": 20.0,
+    "dose": "total",
 }
 
 #: Defaults of ``learn.microscope``: Table 6.1 (80 kV graphene), deflection read as pm.
@@ -524,6 +535,7 @@ class TrainingImages:
             raise HrtemError("learn.microscope.dose_e_per_a2 must be > 0 e⁻/Å²")
         self.crop_px = int(self.data["crop_px"])
         self.channels = int(self.data["channels"])
+        self.focal_series = self._focal_series(self.data.get("focal_series"))
         self.n_classes = self.waves.n_classes
         ws = self.waves.sampling_a
         qx, qy = np.fft.fftfreq(self.waves.shape[2], ws[0])[:, None], np.fft.fftfreq(self.waves.shape[3], ws[1])[None, :]
@@ -534,6 +546,28 @@ class TrainingImages:
         self._q2_sorted = q2[self._q_order]
         self._qx_flat = np.broadcast_to(qx, (len(qx), qy.shape[1])).ravel()[self._q_order]
         self._qy_flat = np.broadcast_to(qy, (len(qx), qy.shape[1])).ravel()[self._q_order]
+
+    def _focal_series(self, fs: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """``learn.data.focal_series`` checked and completed (None: no absolute focal series)."""
+        if fs is None:
+            return None
+        fs = _merge(fs, FOCAL_SERIES_DEFAULTS, "learn.data.focal_series")
+        defoci = [float(v) for v in fs["defoci_a"]]
+        if not defoci or not all(math.isfinite(v) for v in defoci):
+            raise HrtemError("learn.data.focal_series.defoci_a must be a non-empty list of finite defoci in Å")
+        if len(defoci) != self.channels:
+            raise HrtemError(
+                f"learn.data.focal_series has {len(defoci)} defoci but learn.data.channels is {self.channels}; "
+                "set channels to the number of defoci"
+            )
+        if any(b <= a for a, b in zip(defoci, defoci[1:])):
+            raise HrtemError("learn.data.focal_series.defoci_a must increase (the channels are in defocus order)")
+        jitter = float(fs["jitter_a"])
+        if not 0.0 <= jitter < min((b - a for a, b in zip(defoci, defoci[1:])), default=math.inf) / 2:
+            raise HrtemError("learn.data.focal_series.jitter_a must be >= 0 and below half the smallest defocus step")
+        if fs["dose"] not in ("total", "each"):
+            raise HrtemError(f"learn.data.focal_series.dose must be 'total' or 'each', got {fs['dose']!r}")
+        return {"defoci_a": defoci, "jitter_a": jitter, "dose": fs["dose"]}
 
     # ------------------------------------------------------------------ shapes
     @property
@@ -574,6 +608,9 @@ class TrainingImages:
         (the crop starts at the cell origin). ``structure``: use this stored
         structure instead of a random one. The random draws are the same with
         or without these options, so the other parameters do not change.
+        With ``learn.data.focal_series`` the channels' defoci are Eq. 6.19's
+        (a ``defocus_a`` override has no effect) and ``params["dose_e_per_a2"]``
+        is the total of the series when its ``dose`` is "total".
         """
         step = int(step)
         if step < 0:
@@ -612,15 +649,24 @@ class TrainingImages:
         fw = self._spectrum(i, conf)
         images = []
         defoci = []
+        fs = self.focal_series
+        dose_channel = dose
+        if fs is not None:  # drawn after every other draw: the streams without a focal series do not change
+            focal = np.asarray(fs["defoci_a"]) + g.uniform(-fs["jitter_a"], fs["jitter_a"], self.channels)
+            if fs["dose"] == "total":
+                dose_channel = dose / self.channels
         for ch in range(self.channels):
-            dz = (ch - (self.channels - 1) / 2.0) * float(d["focal_step_a"])
-            m = mic.with_(defocus_a=mic.defocus_a + dz) if dz else mic
+            if fs is not None:
+                m = mic.with_(defocus_a=float(focal[ch]))
+            else:
+                dz = (ch - (self.channels - 1) / 2.0) * float(d["focal_step_a"])
+                m = mic.with_(defocus_a=mic.defocus_a + dz) if dz else mic
             defoci.append(m.defocus_a)
             h = self._transfer(m)
             psi = scipy.fft.ifft2(fw * h)
             intensity = (psi.real**2 + psi.imag**2).astype(np.float64)
             cam = ndimage.map_coordinates(intensity, coords, order=1, mode="grid-wrap")
-            cam = shot_noise(cam, dose, s, g)
+            cam = shot_noise(cam, dose_channel, s, g)
             cam = apply_mtf(cam, s, "eq2_21", **mtf)
             cam = cam[_MARGIN_PX:-_MARGIN_PX, _MARGIN_PX:-_MARGIN_PX]
             cam = np.clip(cam, 0.0, None) ** gamma
