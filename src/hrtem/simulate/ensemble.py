@@ -385,13 +385,21 @@ def image_ensemble(
     camera = _camera(detector)
     shape = resampled_shape((exit_wave.sizes["x"], exit_wave.sizes["y"]), sampling, camera.sampling_a)
     waves_xy = exit_wave.transpose(*(("tilt",) if has_tilt else ()), "config", "x", "y")
+    # The lens tasks (one per tilt × defocus) come first and every noise task
+    # waits for one: with fewer of them than threads, their FFTs share the
+    # idle threads (a single defocus on 2 threads: 2 FFT workers). On a
+    # distributed cluster each task keeps to one thread.
+    from hrtem.cluster import scheduler_of
+
+    n_lens = len(tilts) * len(defoci)
+    lens_workers = 1 if scheduler_of(dask_cluster) else max(1, int(threads) // n_lens)
 
     def camera_image(i: int, j: int) -> np.ndarray:
         import dask
 
         with dask.config.set(scheduler="synchronous"):  # a lazy store is read inside this task
             waves = np.asarray((waves_xy.isel(tilt=i) if has_tilt else waves_xy).values)
-        intensity = scope.with_(defocus_a=defoci[j]).image(waves, sampling)
+        intensity = scope.with_(defocus_a=defoci[j]).image(waves, sampling, workers=lens_workers)
         return resample_bilinear(intensity, sampling, camera.sampling_a)
 
     info = {
