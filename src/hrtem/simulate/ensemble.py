@@ -275,16 +275,21 @@ def write_ensemble(
     )
     encoding = {"image": {"chunks": chunks}, "noise_free": {"chunks": (1, 1, nx, ny)}}
 
-    def noise_free(cam: np.ndarray, i: int, j: int, group: Any) -> int:
-        group["noise_free"][i, j] = apply_mtf(cam, pixel, mtf_model, **mtf_params).astype(np.float32)
+    # The zarr arrays are opened once and captured by the tasks (not passed as
+    # task arguments): opening one per task re-reads its metadata, and Dask
+    # walks every argument of every task when it builds the graph.
+    arrays: dict[str, Any] = {}
+
+    def noise_free(cam: np.ndarray, i: int, j: int) -> int:
+        arrays["noise_free"][i, j] = apply_mtf(cam, pixel, mtf_model, **mtf_params).astype(np.float32)
         return 1
 
-    def noise_block(cam: np.ndarray, i: int, j: int, k: int, b: int, group: Any) -> int:
+    def noise_block(cam: np.ndarray, i: int, j: int, k: int, b: int) -> int:
         lo, hi = b * block, min(samples, (b + 1) * block)
         generator = rng(seed, *keys, i, j, k, b)
         stack = np.broadcast_to(cam, (hi - lo, nx, ny))
         counts = shot_noise(stack, doses[k], pixel, generator, normalise=normalise)
-        group["image"][i, j, k, lo:hi] = apply_mtf(counts, pixel, mtf_model, **mtf_params).astype(np.float32)
+        arrays["image"][i, j, k, lo:hi] = apply_mtf(counts, pixel, mtf_model, **mtf_params).astype(np.float32)
         return 1
 
     def checked_camera(i: int, j: int) -> np.ndarray:
@@ -296,16 +301,17 @@ def write_ensemble(
     with atomic_path(path) as tmp:
         template.to_zarr(tmp, mode="w", compute=False, zarr_format=3, consolidated=False, encoding=encoding)
         group = zarr.open_group(tmp, mode="r+", zarr_format=3)
+        arrays.update(image=group["image"], noise_free=group["noise_free"])
         tasks = []
         for i in range(len(tilts)):
             for j in range(len(defoci)):
                 cam = dask.delayed(checked_camera, pure=False)(i, j, dask_key_name=f"camera-{i}-{j}")
-                tasks.append(dask.delayed(noise_free, pure=False)(cam, i, j, group, dask_key_name=f"free-{i}-{j}"))
+                tasks.append(dask.delayed(noise_free, pure=False)(cam, i, j, dask_key_name=f"free-{i}-{j}"))
                 for k in range(len(doses)):
                     for b in range(n_blocks):
                         tasks.append(
                             dask.delayed(noise_block, pure=False)(
-                                cam, i, j, k, b, group, dask_key_name=f"noise-{i}-{j}-{k}-{b}"
+                                cam, i, j, k, b, dask_key_name=f"noise-{i}-{j}-{k}-{b}"
                             )
                         )
         done = compute(tasks, threads=int(threads), dask=dask_cluster)
