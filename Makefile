@@ -20,7 +20,7 @@ $(VENV)/.installed: $(BIN)/python envs/requirements.txt pyproject.toml
 
 # Outputs of a run go to results/<run>/ (config key `run`, default: the config file's name).
 run: $(VENV)/.installed
-	$(BIN)/hrtem config $(CONFIG) > /dev/null
+	$(BIN)/hrtem config --estimate $(CONFIG)
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --cores $(CORES)
 	run=$$($(BIN)/hrtem config $(CONFIG) | sed -n 's/^run: //p'); \
 	$(BIN)/snakemake --profile workflow/profiles/default --configfile $(CONFIG) --report results/$$run/report.html

@@ -11,6 +11,10 @@ min_version("8.20")
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+# The report's landing page: a short description and the fidelity summary.
+report: "workflow/report/workflow.rst"
+
+
 # common.smk puts the environment's bin/ first on PATH for the jobs.
 envvars:
     "PATH",
@@ -26,7 +30,13 @@ for _rules in sorted(Path(workflow.basedir, "workflow", "rules").glob("*.smk")):
         include: str(_rules)
 
 
+_unknown = sorted(set(config["figures"]) - set(FIGURES))
+if _unknown:
+    raise WorkflowError(f"config figures: unknown id(s) {_unknown}; choose from {FIGURES}")
+
+
 rule all:
     default_target: True
     input:
         lambda wc: figure_targets(),
+        res("fidelity.csv"),

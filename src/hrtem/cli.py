@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "md": ("hrtem.md.commands", "LAMMPS molecular dynamics (COMB3, EAM)"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
+    "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
 }
 
 

@@ -4,13 +4,22 @@ import os
 import sys
 from pathlib import Path
 
-from hrtem.config import validate_config
+from hrtem.config import load_yaml_strict, validate_config
 from hrtem.errors import ConfigError
 
 # The run's name defaults to the (last) config file's name: config/thesis.yaml
 # writes to results/thesis/, config/config.yaml to results/config/.
 # (--configfile on the command line wins over the Snakefile's configfile:.)
 _configfiles = list(workflow.overwrite_configfiles or workflow.configfiles)
+
+# Snakemake has read the config files with YAML 1.1 (duplicate keys keep the
+# last, `1:30` is 90, `yes` is true): read them again strictly, so that such a
+# file stops here with the file, line and key instead of running on surprises.
+try:
+    for _path in _configfiles:
+        load_yaml_strict(_path)
+except ConfigError as _err:
+    raise WorkflowError(f"invalid config: {_err}") from None
 if "run" not in config and _configfiles:
     config["run"] = Path(_configfiles[-1]).stem
 
@@ -22,6 +31,15 @@ except ConfigError as _err:
     raise WorkflowError(f"invalid config: {_err}") from None
 config.clear()
 config.update(_validated)
+
+# The cost estimate (grids, memory, disk, MD atom-steps) before any job: a run
+# over budget stops here with the key to change (hrtem config --estimate).
+from hrtem.estimate import check_estimate
+
+try:
+    check_estimate(config)
+except ConfigError as _err:
+    raise WorkflowError(str(_err)) from None
 
 # Every output of this run lives under results/<run>/: rules write paths as
 # res("figures/x.png"), Python code as f"{RES}figures/x.png".
@@ -44,9 +62,15 @@ ENV = "../../envs/hrtem.yaml"
 FIGURES = []
 
 
+def selected_figures():
+    """Figure ids this run builds: config `figures`, or every figure if empty."""
+    chosen = config["figures"]
+    return [fid for fid in FIGURES if not chosen or fid in chosen]
+
+
 def figure_targets():
-    """PNG and data of every figure defined so far."""
-    return [f"{RES}figures/{fid}.png" for fid in FIGURES]
+    """PNG of every figure this run builds (data written beside each)."""
+    return [f"{RES}figures/{fid}.png" for fid in selected_figures()]
 
 
 def params_json(*keys):

@@ -32,6 +32,8 @@ def run(figure_id: str, inputs: list[Path], png: Path, params: dict, seed: int) 
         if err.name == f"hrtem.figures.{figure_id}":
             raise HrtemError(f"no figure {figure_id!r} in hrtem.figures") from err
         raise
+    if not hasattr(module, "make"):
+        raise HrtemError(f"hrtem.figures.{figure_id} is not a figure (it has no make()); give a figure id, e.g. fig2_3")
     png.parent.mkdir(parents=True, exist_ok=True)
     module.make(inputs, png, params, seed)
 

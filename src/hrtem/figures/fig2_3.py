@@ -19,9 +19,38 @@ from pathlib import Path
 
 import numpy as np
 
+from hrtem.figures.fidelity import Claim
 from hrtem.figures.style import save_figure
 from hrtem.io.stores import atomic_path
 from hrtem.optics import Microscope, point_resolution_a, point_resolution_scherzer_a, scherzer_defocus_a
+
+
+def _at_thesis_scope(d) -> bool:
+    """The run's microscope is the thesis's Fig. 2.3 one (300 kV, Cs = 0.6 mm, Scherzer)."""
+    m = d.meta
+    return (float(m["energy_kev"]) == 300 and abs(float(m["cs_mm"]) - 0.6) < 1e-9
+            and abs(float(m["defocus_a"]) - float(m.get("scherzer_defocus_a", "nan"))) < 0.5)
+
+
+def _first_zero_im_ctf_a(d) -> float:
+    """1/q of the first sign change of Im CTF (q > 0) in the curves, interpolated linearly."""
+    q, im = d.csv["q_inv_a"], d.csv["im_ctf"]
+    i = np.flatnonzero((np.sign(im[1:-1]) != np.sign(im[2:])) & (q[1:-1] > 0))[0] + 1
+    q0 = q[i] - im[i] * (q[i + 1] - q[i]) / (im[i + 1] - im[i])
+    return float(1 / q0)
+
+
+CLAIMS = [
+    Claim("Scherzer defocus (300 kV, Cs = 0.6 mm)", "nm", thesis=-41.25, source="003 L329",
+          ours=lambda d: float(d.meta["scherzer_defocus_a"]) / 10, tolerance=0.05,
+          at_scale=lambda d: float(d.meta["energy_kev"]) == 300 and abs(float(d.meta["cs_mm"]) - 0.6) < 1e-9,
+          note="−1.2·√(Cs λ), thesis sign convention"),
+    Claim("point resolution = first zero of Im CTF", "Å", thesis="maximal at Scherzer: (Cs λ³)^¼/√2.4",
+          source="003 L331", ours=_first_zero_im_ctf_a,
+          holds=lambda ours, d: abs(ours - float(d.meta["point_resolution_scherzer_analytic_a"])) < 0.005,
+          criterion="within 0.005 Å of (Cs λ³)^¼/√2.4", at_scale=_at_thesis_scope,
+          note="first sign change of the plotted Im CTF; analytic value in the CSV header"),
+]
 
 
 def curves(microscope: Microscope, q_max_inv_a: float = 1.5, n_q: int = 3001) -> dict[str, np.ndarray]:

@@ -78,10 +78,30 @@ def thermal_ensemble(
     )
 
 
-def _potential(ensemble: Any, cell_xy: tuple[float, float], simulate: Mapping[str, Any]) -> Any:
+def _fftw(simulate: Mapping[str, Any]) -> Any:
+    """abTEM config context with the FFTW planning of ``simulate.fftw_planning``.
+
+    Every abTEM computation that plans an FFT (potential building included) runs
+    inside it, so the default (estimate) is bit-for-bit reproducible.
+    """
     import abtem
 
+    return abtem.config.set({"fftw.planning_effort": _FFTW_PLANNING[simulate.get("fftw_planning", "estimate")]})
+
+
+def _potential(ensemble: Any, cell_xy: tuple[float, float], simulate: Mapping[str, Any], configurations: int = 1) -> Any:
+    import abtem
+
+    from hrtem.estimate import require_memory
+
     gpts = grid_for(cell_xy, float(simulate["sampling_a"]), bool(simulate.get("fft_friendly_gpts", True)))
+    require_memory(
+        # exit waves (complex64) of every configuration + a few working grids
+        (configurations + 6) * gpts[0] * gpts[1] * 8,
+        f"a {gpts[0]} × {gpts[1]} px simulation grid ({cell_xy[0]:.4g} × {cell_xy[1]:.4g} Å cell at "
+        f"{float(simulate['sampling_a']):g} Å/px) with {configurations} configuration(s)",
+        "simulate.sampling_a (larger) or a smaller cell",
+    )
     return abtem.Potential(
         ensemble,
         gpts=gpts,
@@ -124,9 +144,10 @@ def _multislice(
     import abtem
 
     ensemble = thermal_ensemble(atoms, simulate["frozen_phonons"], seed, *keys)
-    potential = _potential(ensemble, cell_xy, simulate)
+    n_configs = len(atoms) if not isinstance(atoms, Atoms) else int(simulate["frozen_phonons"].get("configurations", 1))
+    potential = _potential(ensemble, cell_xy, simulate, n_configs)
     waves = abtem.PlaneWave(energy=energy_kev * 1e3, normalize=False).multislice(potential)
-    with abtem.config.set({"fftw.planning_effort": _FFTW_PLANNING[simulate.get("fftw_planning", "estimate")]}):
+    with _fftw(simulate):
         array = np.asarray(waves.compute(progress_bar=sys.stderr.isatty()).array, dtype=np.complex64)
     return array[None] if array.ndim == 2 else array
 
@@ -219,7 +240,8 @@ def projected_potential(atoms: Atoms, *, simulate: Mapping[str, Any]) -> xr.Data
     """Projected electrostatic potential of the static structure (V·Å), dims ``(x, y)``."""
     cell_xy = _cell_xy(atoms)
     potential = _potential(atoms, cell_xy, simulate)
-    array = np.asarray(potential.build().project().compute(progress_bar=False).array, dtype=np.float32)
+    with _fftw(simulate):
+        array = np.asarray(potential.build().project().compute(progress_bar=False).array, dtype=np.float32)
     coords = _coords(array.shape, cell_xy)
     return xr.DataArray(
         array,

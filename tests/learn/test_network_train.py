@@ -1,0 +1,175 @@
+"""Network shapes and initialisation, losses, training: resume after a kill, overfitting a tiny set, model files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from hrtem.errors import HrtemError  # noqa: E402
+from hrtem.learn.metrics import match  # noqa: E402
+from hrtem.learn.network import bilinear_kernel, build_network, make_loss  # noqa: E402
+from hrtem.learn.postprocess import find_atoms  # noqa: E402
+from hrtem.learn.train import load_model, predict, read_model_info, save_model, train  # noqa: E402
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import synthetic  # noqa: E402
+
+
+@pytest.mark.parametrize("skip", ["add", "concat"])
+def test_network_shapes_and_softmax(skip):
+    m = build_network(3, input_channels=2, width=4, depth=2, skip=skip)
+    y = np.asarray(m(np.random.default_rng(0).normal(size=(2, 16, 24, 2)).astype(np.float32)))
+    assert y.shape == (2, 16, 24, 3)
+    assert np.allclose(y.sum(-1), 1.0, atol=1e-5) and (y >= 0).all()
+    c = build_network(0, width=4, depth=2, head="classify", n_categories=5)
+    assert c(np.zeros((3, 16, 16, 1), np.float32)).shape == (3, 5)
+    with pytest.raises(HrtemError):
+        build_network(1)
+    with pytest.raises(HrtemError):
+        build_network(2, skip="mul")
+
+
+def test_transposed_convolution_starts_as_bilinear_upsampling():
+    import keras
+
+    layer = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", use_bias=False)
+    layer.build((None, 8, 8, 1))
+    layer.kernel.assign(bilinear_kernel(4, 1, 1))
+    ramp = (np.arange(8.0)[:, None] + 2 * np.arange(8.0)[None, :]).astype(np.float32)[None, :, :, None]
+    up = np.asarray(layer(ramp))[0, :, :, 0]
+    # away from the edges a linear ramp stays linear with half the slope (bilinear interpolation)
+    inner = up[2:-2, 2:-2]
+    assert np.allclose(np.diff(inner, axis=0), 0.5, atol=1e-5)
+    assert np.allclose(np.diff(inner, axis=1), 1.0, atol=1e-5)
+    # the kernel maps channel i to channel i only
+    k = bilinear_kernel(4, 2, 3)
+    assert k[:, :, 0, 1].sum() == 0 and k[:, :, 1, 1].sum() == pytest.approx(4.0)
+
+
+def test_losses_have_their_values():
+    yt = np.zeros((2, 4, 4, 2), np.float32)
+    yt[..., 0] = 1
+    yp = np.full((2, 4, 4, 2), 0.5, np.float32)
+    # sum of squared errors per image: 16 pixels × 2 channels × 0.25, mean over batch
+    assert float(make_loss("sse")(yt, yp)) == pytest.approx(8.0)
+    assert float(make_loss("cross_entropy")(yt, yp)) == pytest.approx(16 * np.log(2), rel=1e-5)
+    w = make_loss("weighted_cross_entropy", [2.0, 1.0])
+    assert float(w(yt, yp)) == pytest.approx(32 * np.log(2), rel=1e-5)
+    with pytest.raises(HrtemError):
+        make_loss("weighted_cross_entropy")
+
+
+def _tiny():
+    return build_network(2, width=4, depth=1, residual_convs=1)
+
+
+RUN_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    import numpy as np
+    sys.path.insert(0, {here!r})
+    import synthetic
+    from hrtem.learn.network import build_network
+    from hrtem.learn.train import configure_tensorflow, train
+    configure_tensorflow(threads=1)
+    def kill(step):
+        if {kill} and step == 5:  # checkpoint at 4, step 5 done and lost
+            os.kill(os.getpid(), signal.SIGKILL)
+    res = train(lambda: build_network(2, width=4, depth=1, residual_convs=1), synthetic.batches(7), 8, {workdir!r},
+                {seed}, learning_rate=1e-2, checkpoint_every=2, log_every=1, on_step=kill, progress=False)
+    np.savez({workdir!r} + "/final.npz", resumed_from=res.resumed_from, *[np.asarray(w) for w in res.model.weights])
+    """
+)
+
+
+def _run(workdir: Path, kill: bool, seed: int = 3) -> int:
+    # every run in a fresh process with one thread, as a real restart would be
+    env = dict(os.environ, OMP_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    code = RUN_SCRIPT.format(here=str(HERE), workdir=str(workdir), kill=kill, seed=seed)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
+    if proc.returncode not in (0, -9):
+        raise AssertionError(proc.stderr.decode()[-3000:])
+    return proc.returncode
+
+
+def _final(workdir: Path) -> tuple[int, list[np.ndarray]]:
+    with np.load(workdir / "final.npz") as f:
+        return int(f["resumed_from"]), [f[f"arr_{i}"] for i in range(len(f.files) - 1)]
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_to_the_same_weights(tmp_path):
+    from hrtem.learn.train import read_history
+
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    assert _run(killed, kill=True) == -9
+    with np.load(killed / "checkpoint.npz") as ck:
+        assert int(ck["step"]) == 4
+    assert _run(killed, kill=False) == 0
+    assert _run(whole, kill=False) == 0
+    r_from, resumed = _final(killed)
+    w_from, uninterrupted = _final(whole)
+    assert (r_from, w_from) == (4, 0)
+    assert len(resumed) == len(uninterrupted) > 10
+    for a, b in zip(resumed, uninterrupted):
+        np.testing.assert_array_equal(a, b)
+    # the history is continuous: steps 1..8 once each
+    assert [r["step"] for r in read_history(killed / "history.csv")] == list(range(1, 9))
+
+
+def test_tiny_network_overfits_a_tiny_set(tmp_path):
+    # four fixed images, seen over and over
+    fixed = [synthetic.sample(11, i, n=32, noise=0.05) for i in range(4)]
+    x = np.stack([f[0] for f in fixed])
+    y = np.stack([f[1] for f in fixed])
+
+    def gen(start):
+        while True:
+            yield x, y
+
+    def validate(model):
+        probs = predict(model, x)
+        tp = fp = fn = 0
+        for p, f in zip(probs, fixed):
+            pos, _, _ = find_atoms(p, 0.25, threshold=0.1)  # isolated atoms: ratio ≈ 0.23 (see postprocess tests)
+            m = match(pos, f[2], 0.5)
+            tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        return {"precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1)}
+
+    res = train(
+        lambda: build_network(2, width=8, depth=1, residual_convs=1),
+        gen, 250, tmp_path, 0, learning_rate=3e-3, log_every=50, validate=validate, validate_every=250, progress=False,
+    )
+    first, last = res.history[0]["loss"], res.history[-1]["loss"]
+    assert last < 0.1 * first, (first, last)
+    assert res.history[-1]["precision"] == 1.0 and res.history[-1]["recall"] == 1.0
+
+
+def test_model_file_carries_its_settings(tmp_path):
+    m = _tiny()
+    info = {"sampling_a": 0.12, "input_channels": 1, "n_classes": 1, "label_sigma_a": 0.4}
+    path = save_model(m, tmp_path / "m.keras", info)
+    back, meta = load_model(path)
+    assert meta["sampling_a"] == 0.12 and meta["n_classes"] == 1
+    x = np.random.default_rng(1).normal(size=(1, 16, 16, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(back(x)), np.asarray(m(x)), atol=1e-6)
+    # a Keras model that is not ours, a file that is not a model
+    m.save(tmp_path / "plain.keras")
+    with pytest.raises(HrtemError, match="not an hrtem model"):
+        read_model_info(tmp_path / "plain.keras")
+    (tmp_path / "junk.keras").write_text("hello")
+    with pytest.raises(HrtemError, match="not a .keras"):
+        load_model(tmp_path / "junk.keras")
+    with pytest.raises(HrtemError, match="does not exist"):
+        load_model(tmp_path / "missing.keras")
+    assert zipfile.is_zipfile(path)
