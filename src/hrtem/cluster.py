@@ -69,6 +69,8 @@ def _slurm_cluster(slurm: Mapping[str, Any]):
         kwargs["queue"] = str(slurm["queue"])
     if slurm.get("local_directory"):
         kwargs["local_directory"] = str(slurm["local_directory"])
+    if slurm.get("log_directory"):
+        kwargs["log_directory"] = str(slurm["log_directory"])
     cluster = SLURMCluster(**kwargs)
     cluster.scale(jobs=int(slurm.get("jobs", 1)))
     return cluster
