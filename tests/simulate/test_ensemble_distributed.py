@@ -72,3 +72,13 @@ def test_noise_cli_with_a_scheduler_address_matches_threads(tmp_path, sections, 
     assert threaded.keys() == on_cluster.keys() and len([k for k in threaded if k.startswith("image/c/")]) == 4
     for key in threaded:
         assert on_cluster[key] == threaded[key], key
+
+
+def test_a_bad_scheduler_on_the_command_line_is_one_line_naming_the_key(tmp_path, capsys):
+    from hrtem.cli import main
+
+    code = main(["simulate", "ensemble", str(tmp_path / "missing.zarr"), "--dose", "100",
+                 "--scheduler", "node17:8786", "-o", str(tmp_path / "out.zarr")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "dask.scheduler" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out.zarr").exists()
