@@ -21,6 +21,7 @@ def local_cluster():
         yield cluster
 
 
+@pytest.mark.slow
 def test_local_cluster_writes_the_same_bytes_as_threads(tmp_path, sections, local_cluster):  # noqa: F811
     threaded = _tree(_run(tmp_path, "threads", sections, threads=2))
     microscope, detector = sections
@@ -57,6 +58,7 @@ def test_unreachable_scheduler_is_one_clear_error():
         compute([dask.delayed(int)(1)], dask={"scheduler": "tcp://127.0.0.1:9", "connect_timeout_s": 2})
 
 
+@pytest.mark.slow
 def test_noise_cli_with_a_scheduler_address_matches_threads(tmp_path, sections, local_cluster):  # noqa: F811
     """``hrtem noise --scheduler ADDRESS`` runs on the cluster; same bytes as ``--threads 2``."""
     from hrtem.cli import main
