@@ -7,7 +7,9 @@ are imported only when their verb is used, so ``hrtem --help`` is instant and
 ``hrtem config`` does not import abTEM or TensorFlow.
 
 Errors caused by input (:class:`hrtem.errors.HrtemError`) are printed as a
-single ``error: …`` line with exit status 2, never as a traceback.
+single ``error: …`` line with exit status 2, never as a traceback; so are
+usage errors, and every verb's options, inputs and output paths are checked
+before it computes (:mod:`hrtem.preflight`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from hrtem.errors import HrtemError
+from hrtem.preflight import OneLineParser, check_args
 
 #: verb -> (module defining ``register``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -27,14 +30,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("hrtem.simulate.commands_image", "HRTEM image of any ASE-readable structure"),
     "noise": ("hrtem.simulate.commands_noise", "noise ensembles from an image store"),
     "md": ("hrtem.md.commands", "LAMMPS molecular dynamics (COMB3, EAM)"),
+    "potentials": ("hrtem.md.fit_commands", "fit COMB3 parameters (Pt, Au) and tabulate them"),
     "strain": ("hrtem.strain.commands", "strain by template matching or GPA"),
+    "study": ("hrtem.strain.study_commands", "the ch. 4 strain-accuracy study (truth, measurement, collection)"),
+    "learn": ("hrtem.learn.commands", "CNN exit waves, training and evaluation (thesis ch. 6)"),
     "figure": ("hrtem.figures", "make one figure of the catalogue (PNG + data)"),
+    "detect": ("hrtem.learn.detect_cli", "find the atoms in a micrograph with a trained model"),
+    "sweep": ("hrtem.sweep", "run the workflow at every point of a parameter sweep; summary table + plot"),
     "fidelity": ("hrtem.figures.fidelity", "check every figure's numbers against the thesis (fidelity.csv)"),
+    "ceria": ("hrtem.learn.ceria_cli", "CeO2 column heights: exit waves and U-Net training (abstract 001)"),
+    "shapes": ("hrtem.learn.shapes_cli", "particle shapes on carbon: exit waves and classifier (abstract 002)"),
+    "classify": ("hrtem.learn.classify_cli", "3D shape of the particle in an HRTEM image"),
 }
 
 
 def _build_parser(verb: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hrtem",
         description="Simulated HRTEM images, strain and CNNs from atomic models.",
     )
@@ -71,9 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0 if verb is None else 2
     try:
+        check_args(args)
         status = args.func(args)
     except HrtemError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"error: hrtem {verb}: out of memory; use smaller sizes (hrtem config --estimate)", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.filename is None:
+            raise
+        print(f"error: {err.filename}: {err.strerror or err}", file=sys.stderr)
         return 2
     return int(status or 0)
 

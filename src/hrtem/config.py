@@ -349,8 +349,11 @@ def _message(error: jsonschema.ValidationError) -> str:
     return text
 
 
-def validate_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+def validate_config(config: Mapping[str, Any] | None, *, cross_field: bool | tuple[str, ...] = True) -> dict[str, Any]:
     """Validate ``config`` and return a copy with every default filled in.
+
+    After the schema, the cross-field checks of :mod:`hrtem.config_checks` run
+    (``cross_field``: True = all, False = none, or a tuple of section names).
 
     Raises
     ------
@@ -366,9 +369,10 @@ def validate_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
     error = next(iter(sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         raise ConfigError(_message(error))
-    from hrtem.config_checks import check_consistency
+    if cross_field:
+        from hrtem.config_checks import check_consistency
 
-    check_consistency(instance)
+        check_consistency(instance, None if cross_field is True else cross_field)
     return instance
 
 

@@ -139,12 +139,20 @@ def _md(c: Config) -> None:
     element = md["particle"]["element"]
     if pot["kind"] == "eam" and element not in pot["eam_files"]:
         _fail("md.potential.eam_files", f"has no funcfl file for {element} (md.particle.element); add {element}: {element}_u3.eam")
-    if pot["kind"] == "comb3" and pot["file"] == "ffield.comb3" and element not in _SHIPPED_COMB3:
+    fitted = pot.get("fitted", False)
+    if pot["kind"] == "comb3" and pot["file"] == "ffield.comb3" and element not in _SHIPPED_COMB3 and not fitted:
         _fail(
             "md.particle.element",
             f"{element} is not in the shipped ffield.comb3 ({', '.join(sorted(_SHIPPED_COMB3))}); "
-            "choose one of them or set md.potential.file to your own COMB3 file",
+            "choose one of them, set md.potential.fitted: true (Pt, Au) or md.potential.file to your own COMB3 file",
         )
+    if fitted:
+        metals = c.get("potentials", {}).get("metals", [])
+        if pot["kind"] != "comb3" or element not in metals:
+            _fail(
+                "md.potential.fitted",
+                f"needs kind comb3 and md.particle.element ({element}) in potentials.metals ({metals})",
+            )
 
 
 #: elements of the ffield.comb3 shipped with LAMMPS (md.schema.yaml, md.potential.file)
@@ -188,11 +196,22 @@ def _strain(c: Config) -> None:
             _fail(key, f"{name!r} is not a template; choose one of {', '.join(sorted(TEMPLATES))}")
 
 
-#: every cross-field check, in the order they run
-CHECKS: tuple[Callable[[Config], None], ...] = (_simulate, _images, _structures, _md, _strain)
+#: every cross-field check by the section it mainly concerns, in the order they run
+CHECKS: dict[str, Callable[[Config], None]] = {
+    "simulate": _simulate,
+    "images": _images,
+    "structures": _structures,
+    "md": _md,
+    "strain": _strain,
+}
 
 
-def check_consistency(config: Config) -> None:
-    """Raise :class:`ConfigError` (one line) on the first inconsistency of a filled-in config."""
-    for check in CHECKS:
-        check(config)
+def check_consistency(config: Config, sections: Iterable[str] | None = None) -> None:
+    """Raise :class:`ConfigError` (one line) on the first inconsistency of a filled-in config.
+
+    ``sections`` limits the checks to those sections' (default: all).
+    """
+    wanted = set(CHECKS) if sections is None else set(sections)
+    for name, check in CHECKS.items():
+        if name in wanted:
+            check(config)

@@ -40,6 +40,15 @@ def test_figure_modules_are_found():
     assert "fidelity" not in ids and "style" not in ids
 
 
+@pytest.mark.parametrize("figure_id", _figure_modules())
+def test_every_figure_declares_claims(figure_id):
+    claims = fidelity.claims_of(figure_id)
+    assert claims and all(isinstance(c, Claim) for c in claims)
+    for c in claims:
+        assert c.source.startswith(("000 L", "001 L", "002 L", "003 L")), (figure_id, c.quantity, c.source)
+        assert c.quantity and c.tolerance_text()
+
+
 def test_numeric_claim_holds_within_tolerance(tmp_path):
     _write_csv(tmp_path / "figx.csv", ["step", "bond_a"], [["a", "1.0"], ["b", "1.425"]], meta={"n": "3"})
     d = FigureData("figx", tmp_path)

@@ -218,3 +218,17 @@ def test_schema_defaults_equal_the_code_and_configs_validate():
     assert default["data"]["crop_px"] <= 128 and default["data"]["structures"] <= 24
     with pytest.raises(ConfigError, match="learn.microscope.dose_e_per_a2"):
         validate_config({"learn": {"microscope": {"dose_e_per_a2": [10, float("inf")]}}})
+
+
+def test_frozen_phonon_configurations_are_stored(tmp_path, tiny_waves):
+    from hrtem.learn.data import ExitWaveSet, build_exit_waves, graphene_structures
+
+    _, _, data = tiny_waves
+    data = {**data, "phonon_configurations": 2, "phonon_sigma_a": 0.1}
+    st = graphene_structures(1, data, seed=7)
+    ws = ExitWaveSet(build_exit_waves(st, {"sampling_a": 0.1}, {}, tmp_path / "p.zarr", seed=7, data=data))
+    w = ws.wave(0)
+    assert w.shape[0] == 2 and not np.allclose(w[0], w[1])
+    # the static store of the same sheet has one configuration
+    assert ExitWaveSet(build_exit_waves(st, {"sampling_a": 0.1}, {}, tmp_path / "s.zarr", seed=7,
+                                        data={**data, "phonon_sigma_a": 0.0})).configurations == 1

@@ -98,7 +98,7 @@ def test_noise_makes_a_chunked_ensemble_from_the_image_store(files, image_store)
         (["image", "{d}/m.xyz", "{d}/typo.yaml", "-o", "{d}/x.zarr"], "config key microscope.cs is not known"),
         (["image", "{d}/nothere.xyz", "{d}/mic.yaml", "-o", "{d}/x.zarr"], "nothere.xyz does not exist"),
         (["noise", "{d}/m.xyz", "--dose", "10", "-o", "{d}/x.zarr"], "not a Zarr v3 store"),
-        (["noise", "{d}/image.zarr", "--dose", "-10", "-o", "{d}/x.zarr"], "--dose values must be > 0"),
+        (["noise", "{d}/image.zarr", "--dose", "-10", "-o", "{d}/x.zarr"], "--dose -10 is out of range; give a value > 0"),
     ],
 )
 def test_bad_input_is_one_line(files, image_store, capsys, argv, message):

@@ -78,8 +78,10 @@ def test_noise_cli_with_a_scheduler_address_matches_threads(tmp_path, sections, 
 
 def test_a_bad_scheduler_on_the_command_line_is_one_line_naming_the_key(tmp_path, capsys):
     from hrtem.cli import main
+    from hrtem.io import write_dataset
 
-    code = main(["simulate", "ensemble", str(tmp_path / "missing.zarr"), "--dose", "100",
+    write_dataset(_waves(n_tilt=1, shape=(32, 32)).isel(tilt=0), tmp_path / "waves.zarr")
+    code = main(["simulate", "ensemble", str(tmp_path / "waves.zarr"), "--dose", "100",
                  "--scheduler", "node17:8786", "-o", str(tmp_path / "out.zarr")])
     err = capsys.readouterr().err.strip()
     assert code != 0 and "dask.scheduler" in err and len(err.splitlines()) == 1, err

@@ -11,6 +11,16 @@ FIGURES += ["fig5_3", "fig5_4"]
 # Helpers as lambdas (snakemake --lint: no functions beside rules).
 # Rotations as wildcard values ("0", "15", "-7.5").
 _md_rotation_tags = lambda: [f"{float(r):g}" for r in config["md"]["particle"]["rotations_deg"]]
+# md.potential.fitted: the potentials rules' COMB3 file of the particle's metal.
+_md_fitted_file = lambda: (
+    [f"{RES}potentials/{config['md']['particle']['element']}.comb3"] if config["md"]["potential"]["fitted"] else []
+)
+_md_run_params = lambda: json.dumps(
+    {**config["md"], "potential": {**config["md"]["potential"], "file": _md_fitted_file()[0]}}
+    if _md_fitted_file()
+    else config["md"],
+    sort_keys=True,
+)
 
 
 wildcard_constraints:
@@ -33,14 +43,15 @@ rule md_support:
 
 rule md_anneal:
     input:
-        res("md/rot{rotation}/model.extxyz"),
+        model=res("md/rot{rotation}/model.extxyz"),
+        potential=lambda wc: _md_fitted_file(),
     output:
         structure=res("md/rot{rotation}/structure.extxyz"),
         minimized=res("md/rot{rotation}/minimized.extxyz"),
         trajectory=res("md/rot{rotation}/trajectory.extxyz"),
         thermo=res("md/rot{rotation}/thermo.csv"),
     params:
-        p=lambda wc: params_json("md"),
+        p=lambda wc: _md_run_params(),
         seed=config["seed"],
         rotation=lambda wc: wc.rotation,
         outdir=lambda wc, output: os.path.dirname(output.thermo),
@@ -57,7 +68,7 @@ rule md_anneal:
     log:
         res("logs/md_anneal/rot{rotation}.log"),
     shell:
-        "hrtem md run {input} -o {params.outdir} --params {params.p:q} --seed {params.seed} "
+        "hrtem md run {input.model} -o {params.outdir} --params {params.p:q} --seed {params.seed} "
         "--key md_anneal --key {params.rotation} --ranks {resources.tasks} > {log} 2>&1"
 
 

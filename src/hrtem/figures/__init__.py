@@ -38,10 +38,45 @@ def run(figure_id: str, inputs: list[Path], png: Path, params: dict, seed: int) 
     module.make(inputs, png, params, seed)
 
 
+def validate_params(figure_id: str, params: dict) -> None:
+    """Check a figure's ``--params`` with the schema of its config section, before it runs.
+
+    ``params`` is either the figure's own object (strain figures: the keys of
+    ``strain.<id>`` plus ``stm``) or ``{<id>: {...}, <other sections>...}``
+    (image figures). Keys the schema places elsewhere are checked there;
+    the cross-field checks run for the sections that do not depend on the
+    figure's inputs (strain, structures, md).
+    """
+    from hrtem.config import schema, validate_config
+
+    top = schema()["properties"]
+    section = next((name for name, sub in top.items() if figure_id in sub.get("properties", {})), None)
+    if section is None:
+        return
+    siblings = top[section]["properties"]
+    own = params.get(figure_id)
+    if isinstance(own, dict):
+        body, rest = {figure_id: own}, {k: v for k, v in params.items() if k != figure_id}
+    else:
+        keys = siblings[figure_id].get("properties", {})
+        body = {figure_id: {k: v for k, v in params.items() if k in keys}}
+        rest = {k: v for k, v in params.items() if k not in keys}
+    config: dict = {}
+    for key, value in rest.items():
+        if key in siblings and isinstance(value, dict):
+            body[key] = value
+        elif key in top and isinstance(value, dict):
+            config[key] = value
+    config[section] = {**config.get(section, {}), **body}
+    checks = tuple(s for s in ("strain", "structures", "md") if s == section)
+    validate_config(config, cross_field=checks or False)
+
+
 def _cmd(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
 
     params = parse_json_object(args.params, "--params")
+    validate_params(args.id, params)
     run(args.id, [Path(p) for p in args.inputs], Path(args.output), params, args.seed)
     return 0
 

@@ -13,8 +13,36 @@ import numpy as np
 import xarray as xr
 
 from hrtem.errors import HrtemError
+from hrtem.figures.fidelity import Claim
 from hrtem.figures.style import save_figure
 from hrtem.io import provenance, read_atoms, read_dataset, write_dataset
+
+
+def _step(d, dim: str) -> float:
+    x = d.zarr[dim].values
+    return float(x[1] - x[0])
+
+
+def _scope(d) -> dict:
+    return d.zarr["image"].attrs["microscope"]
+
+
+_RUN = "a parameter of this run, read from the figure's data"
+CLAIMS = [
+    Claim("simulation sampling", "Å", thesis=0.05, source="003 L957", ours=lambda d: _step(d, "x_sim"),
+          tolerance=0.005, note=_RUN),
+    Claim("detector pixel after resampling", "Å", thesis=0.18, source="003 L994", ours=lambda d: _step(d, "x_det"),
+          tolerance=0.01, note="nearest pixel that divides the cell exactly"),
+    Claim("dose", "e⁻/Å²", thesis=1e4, source="003 L994",
+          ours=lambda d: float(d.zarr["detected_image"].attrs["detector"]["dose_e_per_a2"]), rel_tolerance=1e-6,
+          note=_RUN),
+    Claim("Cs", "mm", thesis=0.6, source="003 L979", ours=lambda d: float(_scope(d)["cs_a"]) / 1e7,
+          tolerance=1e-6, note=_RUN),
+    Claim("defocus (Scherzer)", "nm", thesis=-41.25, source="003 L979",
+          ours=lambda d: float(_scope(d)["defocus_a"]) / 10, tolerance=0.05, note=_RUN),
+    Claim("focal spread", "Å", thesis=30.0, source="003 L981", ours=lambda d: float(_scope(d)["focal_spread_a"]),
+          tolerance=0.5, note=_RUN),
+]
 
 
 def _extent(da: xr.DataArray) -> tuple[float, float, float, float]:

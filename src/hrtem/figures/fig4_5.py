@@ -23,7 +23,8 @@ Inputs: none (the column is built here). Params: ``{"fig4_5": images.fig4_5,
 ``fig4_5.zarr`` (``radius_of_influence (cs, defocus)`` in Å,
 ``radius_contrast``, ``max_contrast``, and the radial profiles
 ``profile (profile_defocus, r)`` of |ψ_s|² and ``contrast_profile`` of I − 1
-at the preset Cs).
+at the preset Cs; attribute ``radius_at_preset_a``, the radius at the
+microscope's own Cs and Δf, ``preset_cs_um`` and ``preset_defocus_nm``).
 """
 
 from __future__ import annotations
@@ -36,10 +37,61 @@ import xarray as xr
 from ase import Atoms
 
 from hrtem.errors import HrtemError
+from hrtem.figures.fidelity import Claim
 from hrtem.figures.style import save_figure
 from hrtem.io import provenance, write_dataset
 
 __all__ = ["make", "column", "radial_profile", "radius_of_influence"]
+
+
+def _curve(d, cs_um: float = -10.0) -> tuple[np.ndarray, np.ndarray]:
+    roi = d.zarr["radius_of_influence"]
+    return roi["defocus"].values, roi.sel(cs=cs_um).values.astype(float)
+
+
+def flat_end_nm(defocus_nm: np.ndarray, radius_a: np.ndarray, rise: float = 0.10) -> float:
+    """Last defocus before the radius first exceeds its Δf = start value by ``rise`` (10 %)."""
+    above = np.flatnonzero(radius_a > (1 + rise) * radius_a[0])
+    return float(defocus_nm[above[0] - 1] if len(above) else defocus_nm[-1])
+
+
+def _linear_r2(d) -> float:
+    """R² of a straight line through the Cs = −10 µm radius beyond the flat region."""
+    df, r = _curve(d)
+    keep = df > flat_end_nm(df, r)
+    if keep.sum() < 3:
+        return float("nan")
+    fit = np.polyval(np.polyfit(df[keep], r[keep], 1), df[keep])
+    return float(1 - np.sum((r[keep] - fit) ** 2) / np.sum((r[keep] - r[keep].mean()) ** 2))
+
+
+def _cs_spread(d) -> float:
+    """Largest spread over Cs of the radius (max − min) relative to its mean at the same Δf (%)."""
+    r = d.zarr["radius_of_influence"].values.astype(float)
+    return float(100 * np.nanmax((r.max(0) - r.min(0)) / r.mean(0)))
+
+
+def _resolves_curve(d) -> bool:
+    """The sweep has Cs = −10 µm and Δf from 0 to ≥ 12 nm in steps ≤ 1 nm (enough to see an 8 nm knee)."""
+    roi = d.zarr["radius_of_influence"]
+    df = roi["defocus"].values
+    return bool(-10.0 in roi["cs"].values and df.min() <= 0 and df.max() >= 12 and len(df) > 1
+                and np.max(np.diff(df)) <= 1.0)
+
+
+CLAIMS = [
+    Claim("end of the flat region of the radius vs Δf (Cs = −10 µm)", "nm", thesis=8.0, source="003 L2197",
+          ours=lambda d: flat_end_nm(*_curve(d)), tolerance=1.0, at_scale=_resolves_curve,
+          note="flat = within 10 % of the Δf = 0 radius; aperture 15 mrad, focal spread 2.9 nm"),
+    Claim("R² of a line through the radius beyond the flat region", "", thesis="radius increases approximately linearly",
+          source="003 L2199", ours=_linear_r2, holds=lambda ours, d: ours >= 0.97, criterion="R² ≥ 0.97",
+          at_scale=_resolves_curve, digits=3),
+    Claim("spread of the radius over the five Cs, relative to its mean (largest over Δf)", "%",
+          thesis="curves rather sensitive to changes in Cs", source="003 L2199", ours=_cs_spread,
+          holds=lambda ours, d: ours >= 20, criterion="≥ 20 %",
+          at_scale=lambda d: d.zarr.sizes["cs"] >= 3 and _resolves_curve(d), digits=3,
+          note="the 15 mrad objective aperture limits delocalisation at every Cs"),
+]
 
 
 def column(atoms: int, spacing_a: float, cell_a: float, symbol: str = "Au", vacuum_a: float = 2.0) -> Atoms:
@@ -139,6 +191,9 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
             radius_c[i, j] = radius_of_influence(r, pc, threshold)
             contrast[i, j] = np.abs(pc).max()
     preset_cs = base.cs_a / 1e4
+    preset_df = base.defocus_a / 10.0
+    r_p, ps_p, _ = profiles(preset_cs, preset_df)
+    radius_preset = radius_of_influence(r_p, ps_p, threshold)
     shown = [profiles(preset_cs, df) for df in profile_nm]
     r_axis = shown[0][0]
     profile_values = np.array([ps for _, ps, _ in shown])
@@ -186,7 +241,10 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
             "r": ("r", r_axis, {"units": "Å", "long_name": "radial distance from the column"}),
         },
         attrs={"atoms": n_atoms, "spacing_a": spacing, "cell_a": cell, "threshold": threshold,
-               "simulation_sampling_a": list(sampling)},
+               "simulation_sampling_a": list(sampling),
+               # the radius at the microscope's own Cs and Δf (images.microscope): a sweep metric
+               "preset_cs_um": preset_cs, "preset_defocus_nm": preset_df,
+               "radius_at_preset_a": float(radius_preset)},
     )
     write_dataset(data, png.with_suffix(".zarr"), attrs=provenance(config=params, seed=seed, rule="fig4_5"))
     print("radius of influence of |ψ_s|² (Å); rows Cs (µm), columns Δf (nm)")

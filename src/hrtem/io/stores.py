@@ -15,12 +15,18 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+import zarr
 
 from hrtem.errors import StoreError
 
 # Snakemake drops a `.snakemake_timestamp` file into directory() outputs; zarr
 # warns that it is not part of the hierarchy. It is harmless.
 warnings.filterwarnings("ignore", message=r"Object at \.snakemake_timestamp is not recognized")
+
+# Write every chunk, also one that holds only the fill value (NaN maps, zero
+# images): a store is complete exactly when every chunk file is there, which
+# open_store checks for every array.
+zarr.config.set({"array.write_empty_chunks": True})
 
 #: attribute that marks a store as written by hrtem (and by which layout version)
 FORMAT_TAG = "hrtem-store/1"
@@ -145,6 +151,43 @@ def _check_store(path: Path) -> None:
         )
 
 
+def missing_chunks(path: str | os.PathLike) -> dict[str, int]:
+    """Number of chunk files missing per array of a Zarr v3 store (regular grid, default keys).
+
+    Counts files, so it costs a directory listing, not a read: the check every
+    :func:`open_store` makes, for single stores and chunked ensembles alike.
+    """
+    path = Path(path)
+    out: dict[str, int] = {}
+    for meta in sorted(path.glob("*/zarr.json")):
+        try:
+            node = json.loads(meta.read_text())
+        except (OSError, json.JSONDecodeError):
+            out[meta.parent.name] = -1
+            continue
+        if node.get("node_type") != "array":
+            continue
+        grid = node.get("chunk_grid", {})
+        keys = node.get("chunk_key_encoding", {})
+        if grid.get("name") != "regular" or keys.get("name") != "default":
+            continue
+        shape = node["shape"]
+        chunk = grid["configuration"]["chunk_shape"]
+        expected = int(np.prod([-(-n // c) for n, c in zip(shape, chunk)])) if shape else 1
+        if 0 in shape:
+            expected = 0
+        root = meta.parent / "c" if shape else meta.parent
+        found = 0
+        if shape:
+            for _, _, files in os.walk(root):
+                found += len(files)
+        else:
+            found = 1 if (meta.parent / "c").exists() else 0
+        if found < expected:
+            out[meta.parent.name] = expected - found
+    return out
+
+
 def open_store(path: str | os.PathLike, *, variables: tuple[str, ...] = ()) -> xr.Dataset:
     """Open an hrtem store lazily (dask-backed) after checking it is one.
 
@@ -157,6 +200,13 @@ def open_store(path: str | os.PathLike, *, variables: tuple[str, ...] = ()) -> x
     """
     path = Path(path)
     _check_store(path)
+    missing = missing_chunks(path)
+    if missing:
+        name, count = next(iter(missing.items()))
+        raise StoreError(
+            f"store {path}: {'its metadata is unreadable' if count < 0 else f'{count} chunk(s) of {name!r} are missing'} "
+            f"({len(missing)} array(s) incomplete); delete the store and re-run the rule that made it"
+        )
     try:
         ds = xr.open_zarr(path, zarr_format=3, consolidated=False)
     except Exception as err:  # zarr raises many types for broken stores

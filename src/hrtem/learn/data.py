@@ -192,6 +192,7 @@ def build_exit_waves(
     keys: Sequence[str | int] = ("learn", "exit_waves"),
     *,
     data: Mapping[str, Any] | None = None,
+    n_classes: int | None = None,
 ) -> Path:
     """Compute the exit waves of ``structures`` once and store them with the atoms.
 
@@ -200,7 +201,11 @@ def build_exit_waves(
     structures
         ASE structures with the same orthogonal cell (x, y periodic; beam along z).
         Optional per-atom arrays ``class`` (int ≥ 1, default 1) and ``height``
-        (atoms in the column, default 1).
+        (atoms in the column, default 1). Label sites that are not the atoms
+        (columns, particle centres; the atoms of a support unlabelled) are given
+        by ``atoms.info["label_xy"]`` ``(M, 2)`` Å with ``info["label_class"]``
+        ``(M,)`` and optionally ``info["label_height"]`` ``(M,)``; they are then
+        stored instead of the atoms.
     simulate
         The ``simulate`` config section (sampling, slices, parametrisation…);
         its frozen phonons are replaced by ``learn.data.phonon_*``.
@@ -212,6 +217,9 @@ def build_exit_waves(
         Structure i uses the stream ``(seed, *keys, i)`` for its phonons.
     data
         ``learn.data`` (``wave_sampling_a``, ``phonon_configurations``, ``phonon_sigma_a``).
+    n_classes
+        K stored for the label maps (default: the largest class present); give it
+        when several stores (training, test) must have the same label channels.
 
     Returns
     -------
@@ -253,18 +261,29 @@ def build_exit_waves(
                 f"build_exit_waves: structure {i} has cell {atoms.cell.lengths()[:2]} Å but structure 0 has {cell}; "
                 "all training structures need the same cell"
             )
+        # static sheets (phonon_sigma_a = 0) store one configuration
         w = exit_waves(atoms, energy_kev=energy, simulate=sim, seed=seed, keys=(*keys, i)).values
-        if sigma <= 0 or w.shape[0] < n_conf:
-            w = np.repeat(w[:1], n_conf, axis=0) if sigma <= 0 else w
         waves.append(_fourier_crop(w, shape))
-        p = np.mod(atoms.positions[:, :2], cell)
-        xy.append(p)
-        cls.append(np.asarray(atoms.arrays.get("class", np.ones(len(atoms), int)), np.int32))
-        height.append(np.asarray(atoms.arrays.get("height", np.ones(len(atoms))), np.float32))
-        start.append(start[-1] + len(atoms))
+        if "label_xy" in atoms.info:
+            site_xy = np.asarray(atoms.info["label_xy"], float).reshape(-1, 2)
+            site_cls = np.asarray(atoms.info["label_class"], np.int32).ravel()
+            site_h = np.asarray(atoms.info.get("label_height", np.ones(len(site_xy))), np.float32).ravel()
+            if not len(site_cls) == len(site_h) == len(site_xy):
+                raise HrtemError(f"build_exit_waves: structure {i} has label_xy, label_class, label_height of unequal length")
+        else:
+            site_xy = atoms.positions[:, :2]
+            site_cls = np.asarray(atoms.arrays.get("class", np.ones(len(atoms), int)), np.int32)
+            site_h = np.asarray(atoms.arrays.get("height", np.ones(len(atoms))), np.float32)
+        xy.append(np.mod(site_xy, cell))
+        cls.append(site_cls)
+        height.append(site_h)
+        start.append(start[-1] + len(site_xy))
     classes = np.concatenate(cls)
     if len(classes) and classes.min() < 1:
         raise HrtemError("build_exit_waves: per-atom 'class' must be >= 1 (0 is the background)")
+    k = int(classes.max(initial=1)) if n_classes is None else int(n_classes)
+    if len(classes) and classes.max() > k:
+        raise HrtemError(f"build_exit_waves: class {classes.max()} exceeds n_classes = {k}")
     ds = xr.Dataset(
         {
             "exit_wave": (("structure", "config", "x", "y"), np.stack(waves)),
@@ -277,7 +296,7 @@ def build_exit_waves(
             "cell_a": cell.tolist(),
             "sampling_a": [cell[0] / shape[0], cell[1] / shape[1]],
             "energy_kev": energy,
-            "n_classes": int(classes.max(initial=1)),
+            "n_classes": k,
             "long_name": "exit waves of the training structures",
         },
     )

@@ -334,5 +334,15 @@ def predict(model, images: np.ndarray, batch: int = 8) -> np.ndarray:
     px, py = (-nx) % m, (-ny) % m
     if px or py:
         x = np.pad(x, ((0, 0), (0, px), (0, py), (0, 0)), mode="reflect")
-    out = [np.asarray(model(x[i : i + batch], training=False)) for i in range(0, n, batch)]
+    infer = getattr(model, "_hrtem_infer", None)
+    if infer is None:
+        import tensorflow as tf
+
+        # one traced graph per input shape: far faster than eager layer calls
+        infer = tf.function(lambda t: model(t, training=False), reduce_retracing=True)
+        try:
+            model._hrtem_infer = infer
+        except AttributeError:  # pragma: no cover - models that refuse attributes
+            pass
+    out = [np.asarray(infer(x[i : i + batch])) for i in range(0, n, batch)]
     return np.concatenate(out, axis=0)[:, :nx, :ny]

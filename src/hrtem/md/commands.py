@@ -21,7 +21,13 @@ _MPI_ENV = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LO
 
 
 def _params(text: str) -> dict:
-    return parse_json_object(text, "--params")
+    """The md section from --params, validated (schema + cross-field) and cost-checked."""
+    from hrtem.config import validate_config  # noqa: PLC0415
+    from hrtem.estimate import check_estimate  # noqa: PLC0415
+
+    config = validate_config({"md": parse_json_object(text, "--params")})
+    check_estimate(config)
+    return config["md"]
 
 
 def under_mpi() -> bool:

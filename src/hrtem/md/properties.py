@@ -163,7 +163,8 @@ class PropertyCalculator:
         Iteration limit of each minimisation.
     min_width_A
         Every structure is replicated until all its cell heights are at least
-        this long (default 7.5 Å for COMB3, which needs it, 0 otherwise);
+        this long (default for COMB3, which needs it: its largest short-range
+        cutoff + 1 Å; 0 otherwise);
         energies are returned per original cell.
 
     Use as a context manager (the LAMMPS instance is freed on exit).
@@ -181,10 +182,8 @@ class PropertyCalculator:
         self.qeq_precision = qeq_precision
         self.force_tol = force_tol_eV_per_A
         self.max_iterations = max_iterations
-        # COMB3 miscounts an atom's own periodic images inside its short-range
-        # cutoff (measured: bcc Cu in its 2.87 Å cubic cell −1.60 eV/atom, in
-        # a 2×2×2 supercell −3.57 eV/atom): cells are replicated to ≥ 7.5 Å
-        self.min_width = (7.5 if potential.kind == "comb3" else 0.0) if min_width_A is None else min_width_A
+        self._min_width_arg = min_width_A
+        self.min_width = self._default_min_width(potential) if min_width_A is None else min_width_A
         self.session = LammpsSession()
         self._elements: list[str] = []
         self.calls = 0
@@ -343,6 +342,23 @@ class PropertyCalculator:
         """Use another potential (e.g. new parameters); the system is set up again on the next call."""
         self.potential = potential
         self._elements = []
+        if self._min_width_arg is None:
+            self.min_width = self._default_min_width(potential)
+
+    @staticmethod
+    def _default_min_width(potential: Potential) -> float:
+        """COMB3 miscounts an atom's own periodic images inside its short-range
+        cutoff (measured: bcc Cu in its 2.87 Å cubic cell −1.60 eV/atom, in a
+        2×2×2 supercell −3.57 eV/atom); cells are replicated to the largest
+        short-range cutoff R + D of the file plus 1 Å (identical energies to
+        7.5 Å-wide cells, measured on Pt). Other potentials: no replication."""
+        if potential.kind != "comb3":
+            return 0.0
+        from hrtem.md.comb3_params import Comb3Parameters, field_index  # noqa: PLC0415
+
+        p = Comb3Parameters.read(potential.file)
+        cut = max(v[field_index("bigr")] + v[field_index("bigd")] for v in p.entries.values())
+        return float(cut) + 1.0
 
     # ------------------------------------------------------------ properties
     def free_atom_energy(self, element: str, box_A: float = 30.0) -> float:

@@ -27,6 +27,7 @@ from typing import Any
 
 import xarray as xr
 
+from hrtem.preflight import add_structure_flags, check_structure
 
 
 def _section(name: str, text: str) -> dict[str, Any]:
@@ -58,6 +59,7 @@ def _potential(args: argparse.Namespace) -> int:
 
     simulate = _section("simulate", args.simulate)
     atoms = read_atoms(args.structure)
+    check_structure(atoms, str(args.structure), args)
     data = projected_potential(atoms, simulate=simulate)
     _write(data, args.output, rule="simulate potential", seed=None, config=simulate)
     return 0
@@ -77,6 +79,7 @@ def _exit_wave(args: argparse.Namespace) -> int:
         atoms = read_atoms(args.structure, index=":")
     else:
         atoms = read_atoms(args.structure)
+    check_structure(atoms, str(args.structure), args)
     data = exit_waves(
         atoms, energy_kev=microscope["energy_kev"], simulate=simulate, seed=args.seed, keys=tuple(args.key),
         tilts_deg=args.tilt or None, tilt_axis_deg=args.tilt_axis_deg,
@@ -152,6 +155,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("structure", help="structure file (any ASE format)")
     q.add_argument("--simulate", default="", help="config section 'simulate' as JSON")
     common(q, seeded=False)
+    add_structure_flags(q)
     q.set_defaults(func=_potential)
 
     q = verbs.add_parser("exit-wave", help="exit wave per frozen-phonon configuration")
@@ -164,6 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--tilt-axis-deg", type=float, default=0.0, help="in-plane tilt axis, degrees from x")
     q.add_argument("--threads", type=int, default=1, help="Dask worker threads")
     common(q, seeded=True)
+    add_structure_flags(q)
     q.set_defaults(func=_exit_wave)
 
     q = verbs.add_parser("image", help="lens image (CTF and envelopes) from exit waves")

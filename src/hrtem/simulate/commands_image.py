@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hrtem.errors import HrtemError
+from hrtem.preflight import add_structure_flags
 
 __all__ = ["register", "load_settings", "SETTINGS_KEYS"]
 
@@ -48,19 +49,16 @@ def load_settings(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         Missing or unreadable file, not a mapping, a section other than
         :data:`SETTINGS_KEYS`, or a schema violation (naming the key path).
     """
-    import yaml
-
-    from hrtem.config import validate_config
+    from hrtem.config import load_yaml_strict, validate_config
     from hrtem.errors import ConfigError
 
     path = Path(path)
     if not path.is_file():
         raise HrtemError(f"settings file {path} does not exist (a YAML file with sections microscope, detector, simulate)")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        detail = " ".join(str(err).split())
-        raise HrtemError(f"settings file {path} is not valid YAML: {detail}") from err
+        raw = load_yaml_strict(path)
+    except ConfigError as err:
+        raise HrtemError(str(err).replace("config file", "settings file", 1)) from err
     if not isinstance(raw, dict):
         raise HrtemError(f"settings file {path} must be a mapping with sections {', '.join(SETTINGS_KEYS[2:])}")
     unknown = sorted(set(raw) - set(SETTINGS_KEYS))
@@ -102,6 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     import xarray as xr
 
     from hrtem.io import provenance, read_atoms, write_dataset
+    from hrtem.preflight import check_structure
     from hrtem.simulate.ensemble import lens_images
     from hrtem.simulate.exit_waves import exit_waves
     from hrtem.simulate.images import lens_image
@@ -117,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         atoms = read_atoms(args.structure, index=":")
     else:
         atoms = read_atoms(args.structure)
+    check_structure(atoms, str(args.structure), args)
     dask.config.set(scheduler="threads", num_workers=threads)
     waves = exit_waves(
         atoms, energy_kev=microscope["energy_kev"], simulate=simulate, seed=seed, keys=("image",),
@@ -162,4 +162,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tilt-axis-deg", type=float, default=0.0, help="in-plane tilt axis, degrees from x")
     p.add_argument("--seed", type=int, default=None, help="seed (default: the file's seed, else 0)")
     p.add_argument("--threads", type=int, default=None, help="Dask worker threads (default: the file's threads)")
+    add_structure_flags(p)
     p.set_defaults(func=_run)

@@ -34,8 +34,12 @@ How it is computed (DESIGN.md: never the whole ensemble in memory)
 3. Every chunk is checked to exist, then the temporary store is renamed to the
    target (atomic: an interrupted run never leaves a store that looks complete).
 
-Peak memory is one lens image per running (tilt, defocus) task plus one block
-per running noise task — independent of the number of samples.
+The camera images are computed first (one task per (tilt, defocus), in
+parallel), then the noise tasks run in batches of a fixed size: peak memory is
+the camera images plus one block per running noise task, and the task graph
+is the same size for any number of samples. Disk and memory are checked
+against the free space and the budget (:mod:`hrtem.estimate`) before the
+store is created.
 
 Detector conventions are those of :mod:`hrtem.optics.detector`: resample →
 Poisson (mean counts D·δ²·I per pixel) → √MTF.
@@ -226,7 +230,7 @@ def write_ensemble(
     import dask
     import dask.array as dsa
 
-    from hrtem.cluster import compute
+    from hrtem.cluster import distributed_client
     import zarr
 
     from hrtem.io.stores import FORMAT_TAG, _jsonable, atomic_path
@@ -250,13 +254,29 @@ def write_ensemble(
     nx, ny = (int(camera_shape[0]), int(camera_shape[1]))
     n_blocks = -(-samples // block)
 
+    from hrtem.estimate import require_disk, require_memory
+
+    n_images = len(tilts) * len(defoci) * len(doses) * samples
+    require_disk(
+        n_images * nx * ny * 4 + samples * 8, Path(path).parent,
+        f"an ensemble of {n_images} images of {nx} × {ny} px", "samples (images.ensemble.samples / --samples)",
+    )
+    require_memory(
+        (len(tilts) * len(defoci) + 3 * int(threads) * block) * nx * ny * 8 + samples * 8,
+        f"ensemble blocks of {block} images of {nx} × {ny} px on {threads} thread(s)",
+        "samples_per_block (images.ensemble.samples_per_block / --samples-per-block)",
+    )
+
     shape = (len(tilts), len(defoci), len(doses), samples, nx, ny)
     chunks = (1, 1, 1, block, nx, ny)
     template = xr.Dataset(
         {
             "image": (
                 ENSEMBLE_DIMS,
-                dsa.zeros(shape, chunks=chunks, dtype=np.float32),
+                # one lazy dask chunk: only the metadata is written from it (zarr
+                # chunks come from the encoding), so the template's graph does
+                # not grow with the number of samples
+                dsa.zeros(shape, chunks=shape, dtype=np.float32),
                 {
                     "long_name": "detected image",
                     "units": "1 (vacuum = 1)" if normalise else "counts",
@@ -302,19 +322,40 @@ def write_ensemble(
         template.to_zarr(tmp, mode="w", compute=False, zarr_format=3, consolidated=False, encoding=encoding)
         group = zarr.open_group(tmp, mode="r+", zarr_format=3)
         arrays.update(image=group["image"], noise_free=group["noise_free"])
-        tasks = []
-        for i in range(len(tilts)):
-            for j in range(len(defoci)):
-                cam = dask.delayed(checked_camera, pure=False)(i, j, dask_key_name=f"camera-{i}-{j}")
-                tasks.append(dask.delayed(noise_free, pure=False)(cam, i, j, dask_key_name=f"free-{i}-{j}"))
-                for k in range(len(doses)):
-                    for b in range(n_blocks):
-                        tasks.append(
-                            dask.delayed(noise_block, pure=False)(
-                                cam, i, j, k, b, dask_key_name=f"noise-{i}-{j}-{k}-{b}"
+        with distributed_client(dask_cluster) as client:
+
+            def run(batch: list[Any]) -> tuple:
+                if client is None:
+                    return dask.compute(*batch, scheduler="threads", num_workers=int(threads))
+                return dask.compute(*batch, scheduler=client)
+
+            # 1. the noise-free camera images, one task per (tilt, defocus), in parallel
+            pairs = [(i, j) for i in range(len(tilts)) for j in range(len(defoci))]
+            cams = run([dask.delayed(checked_camera, pure=False)(i, j, dask_key_name=f"camera-{i}-{j}") for i, j in pairs])
+            cam_of = dict(zip(pairs, cams))
+
+            # 2. noise-free and noise blocks, in batches of tasks: the graph (and
+            #    the memory) stay the same size for any number of samples
+            def tasks():
+                for i, j in pairs:
+                    yield dask.delayed(noise_free, pure=False)(cam_of[i, j], i, j, dask_key_name=f"free-{i}-{j}")
+                    for k in range(len(doses)):
+                        for b in range(n_blocks):
+                            yield dask.delayed(noise_block, pure=False)(
+                                cam_of[i, j], i, j, k, b, dask_key_name=f"noise-{i}-{j}-{k}-{b}"
                             )
-                        )
-        done = compute(tasks, threads=int(threads), dask=dask_cluster)
+
+            batch_size = max(64, 16 * int(threads))
+            done_count = 0
+            batch: list[Any] = []
+            for task in tasks():
+                batch.append(task)
+                if len(batch) == batch_size:
+                    done_count += sum(run(batch))
+                    batch = []
+            if batch:
+                done_count += sum(run(batch))
+        done = [done_count]
         expected = len(tilts) * len(defoci) * (1 + len(doses) * n_blocks)
         missing = _missing_chunks(Path(tmp), shape, chunks)
         if sum(done) != expected or missing:

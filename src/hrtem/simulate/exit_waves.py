@@ -144,7 +144,11 @@ def _multislice(
     import abtem
 
     ensemble = thermal_ensemble(atoms, simulate["frozen_phonons"], seed, *keys)
-    n_configs = len(atoms) if not isinstance(atoms, Atoms) else int(simulate["frozen_phonons"].get("configurations", 1))
+    fp = simulate["frozen_phonons"]
+    if not isinstance(atoms, Atoms):
+        n_configs = len(atoms)
+    else:
+        n_configs = int(fp.get("configurations", 1)) if fp.get("model", "einstein") == "einstein" else 1
     potential = _potential(ensemble, cell_xy, simulate, n_configs)
     waves = abtem.PlaneWave(energy=energy_kev * 1e3, normalize=False).multislice(potential)
     with _fftw(simulate):

@@ -2,6 +2,9 @@
 
 Real space (structural template matching, STM)
     :func:`detect_columns` (filter → extrema → Eq. 3.4 sub-pixel fit), then
+    :func:`detect_lattice_columns` (the same with every default from the
+    lattice: spacing from the image's autocorrelation, vacuum and
+    off-lattice peaks rejected), then
     :func:`match_templates` (scale/rotation-invariant RMSD, exact
     correspondence by sorting + branch and bound, partial matching, strain by
     least squares and left polar decomposition), batched over points.
@@ -32,6 +35,7 @@ from hrtem.strain.matching import (
     match_templates,
     sorted_correspondence,
 )
+from hrtem.strain.lattice import detect_lattice_columns, detection_scores, lattice_from_image
 from hrtem.strain.peaks import detect_columns, filter_image, find_peaks, refine_peaks
 from hrtem.strain.templates import TEMPLATES, Template, get_template, lattice_template, register_template, template_names
 from hrtem.strain.tensor import normal_strain, planar_strain, polar_left, strain_from_gradient
@@ -44,11 +48,14 @@ __all__ = [
     "Template",
     "branch_and_bound",
     "detect_columns",
+    "detect_lattice_columns",
+    "detection_scores",
     "filter_image",
     "find_bragg_spots",
     "find_peaks",
     "get_template",
     "gpa",
+    "lattice_from_image",
     "lattice_template",
     "linear_maps",
     "local_lattices",

@@ -2,8 +2,11 @@
 
 INPUT is an image (an hrtem Zarr store with an ``image`` variable, ``.npy``
 or ``.tif``, indexed [x, y]) or a CSV of column positions ``x, y`` in Å.
-``--method stm`` detects columns (images) and runs structural template
-matching; ``--method gpa`` runs geometric phase analysis (images only) and
+``--method stm`` detects columns (images; every default from the lattice
+of the first ``--template``: nearest-neighbour distance from ``--nn-distance``
+or the image's autocorrelation, ``--min-distance`` a Euclidean distance in Å,
+vacuum peaks and peaks off the template lattice rejected) and runs structural
+template matching; ``--method gpa`` runs geometric phase analysis (images only) and
 samples its maps at the detected columns. The CSV has the columns
 x, y, exx, eyy, exy, rotation (rad), rmsd, matched; for images the maps go to
 a Zarr store beside it (``OUT`` with suffix ``.zarr``, or ``--maps``).
@@ -62,6 +65,7 @@ def run_strain(args: argparse.Namespace) -> int:
     from hrtem.strain.compare import to_grid
     from hrtem.strain.gpa import gpa
     from hrtem.strain.io import read_image, read_positions, write_table
+    from hrtem.strain.lattice import detect_lattice_columns
     from hrtem.strain.matching import match_templates
     from hrtem.strain.peaks import detect_columns
     from hrtem.strain.templates import get_template
@@ -83,10 +87,25 @@ def run_strain(args: argparse.Namespace) -> int:
     else:
         image, sampling = read_image(src, variable=args.variable, sampling=args.sampling)
         origin = (0.0, 0.0)
-        points = detect_columns(
-            image, sampling, filter=args.filter, filter_size_px=args.filter_size, filter_sigma_px=args.filter_sigma,
-            min_distance_a=args.min_distance, threshold_rel=args.threshold, dark=args.dark, window_px=args.window,
-        )
+        if args.method == "stm" or args.template:
+            # defaults from the lattice of the (first) template; peaks off the lattice rejected
+            det = detect_lattice_columns(
+                image, sampling, templates[0], nn_distance_a=args.nn_distance, min_distance_a=args.min_distance,
+                threshold_rel=args.threshold, dark=args.dark, filter=args.filter, filter_size_px=args.filter_size,
+                filter_sigma_px=args.filter_sigma, window_px=args.window, lattice_check=args.lattice_check,
+            )
+            points = det.positions
+            attrs["detection"] = {**det.settings, "rejected": det.rejected, "lattice_score": det.lattice.score}
+            print(f"columns: nearest-neighbour distance {det.lattice.nn_distance_a:.3f} Å "
+                  f"({det.settings['nn_distance_from']}), min distance {det.settings['min_distance_a']:.2f} Å, "
+                  f"{len(points)} kept, rejected {det.rejected}")
+        else:
+            points = detect_columns(
+                image, sampling, filter=args.filter, filter_size_px=args.filter_size, filter_sigma_px=args.filter_sigma,
+                min_distance_a=1.0 if args.min_distance is None else args.min_distance,
+                threshold_rel=0.2 if args.threshold is None else args.threshold, dark=args.dark,
+                window_px=3 if args.window is None else args.window,
+            )
 
     if args.method == "stm":
         res = match_templates(points, templates, nn_distance=args.nn_distance, r_max=args.r_max,
@@ -136,10 +155,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--filter", choices=("wiener", "gaussian", "none"), default="wiener", help="noise filter")
     p.add_argument("--filter-size", type=int, default=5, help="Wiener window in pixels")
     p.add_argument("--filter-sigma", type=float, default=1.0, help="Gaussian filter sigma in pixels")
-    p.add_argument("--min-distance", type=float, default=1.0, help="minimum column separation in Å")
-    p.add_argument("--threshold", type=float, default=0.2, help="relative intensity threshold for peaks (0–1)")
+    p.add_argument("--min-distance", type=float, default=None,
+                   help="minimum (Euclidean) column separation in Å (default: 0.7 × the lattice's nearest-neighbour "
+                        "distance, from --nn-distance or the image's own autocorrelation)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="relative intensity threshold for peaks (0–1; default: automatic, vacuum level + noise)")
     p.add_argument("--dark", action="store_true", help="columns are dark (intensity minima)")
-    p.add_argument("--window", type=int, default=3, help="sub-pixel fitting window in pixels (odd)")
+    p.add_argument("--window", type=int, default=None,
+                   help="sub-pixel fitting window in pixels (odd; default: ≈ 0.4 × the nearest-neighbour distance)")
+    p.add_argument("--no-lattice-check", dest="lattice_check", action="store_false",
+                   help="keep peaks that do not fit the template lattice (default: rejected)")
     p.add_argument("--mask-radius", type=float, default=0.15, help="GPA Gaussian mask sigma as a fraction of |g|")
     p.add_argument("--g", default=None, help="GPA Bragg spots 'gx1,gy1;gx2,gy2' in 1/Å (default: automatic)")
     p.set_defaults(func=run_strain)

@@ -28,18 +28,26 @@ def read_positions(path: str | os.PathLike) -> np.ndarray:
         headerless = True
     except ValueError:
         headerless = False
+    from hrtem.strain.matching import check_points
+
     if headerless:
-        data = np.loadtxt(path, delimiter="," if "," in first else None, ndmin=2)
+        try:
+            data = np.loadtxt(path, delimiter="," if "," in first else None, ndmin=2)
+        except ValueError as err:
+            raise HrtemError(f"{path}: not a table of numbers x, y ({' '.join(str(err).split())})") from None
         if data.shape[1] < 2:
             raise HrtemError(f"{path}: need two columns x, y (Å)")
-        return data[:, :2].astype(float)
-    tab = read_table(path)
-    if "x" not in tab or "y" not in tab:
-        raise HrtemError(f"{path}: CSV needs columns 'x' and 'y' (Å); found {sorted(tab)}")
-    try:
-        return np.stack([tab["x"].astype(float), tab["y"].astype(float)], axis=1)
-    except (TypeError, ValueError) as err:
-        raise HrtemError(f"{path}: columns x, y must be numbers ({err})") from None
+        points = data[:, :2].astype(float)
+    else:
+        tab = read_table(path)
+        if "x" not in tab or "y" not in tab:
+            raise HrtemError(f"{path}: CSV needs columns 'x' and 'y' (Å); found {sorted(tab)}")
+        try:
+            points = np.stack([np.asarray(tab["x"], float), np.asarray(tab["y"], float)], axis=1).reshape(-1, 2)
+        except (TypeError, ValueError) as err:
+            raise HrtemError(f"{path}: columns x, y must be numbers ({err})") from None
+    check_points(points, f"positions file {path}")
+    return points
 
 
 def read_image(path: str | os.PathLike, *, variable: str = "image", sampling: float | None = None):

@@ -51,6 +51,8 @@ __all__ = [
     "match_template",
     "linear_maps",
     "match_templates",
+    "check_points",
+    "calibration_points",
     "search_options",
 ]
 
@@ -495,9 +497,12 @@ def match_templates(
         Unstrained nearest-neighbour distance in Å (one value, or one per
         template name). It sets the strain scale (Eq. 3.14). When None the
         scale is calibrated so that the mean planar strain of the
-        ``reference`` points (default: all matched points) is zero.
+        ``reference`` points is zero, counting only fully matched interior
+        points (:func:`calibration_points`), so that a perfect lattice reads
+        zero strain everywhere, edges and corners included.
     reference
-        (n,) boolean mask of a reference region for the calibration.
+        (n,) boolean mask of a reference region for the calibration
+        (default: every point).
     r_max
         Partial matching threshold on the RMSD (template units); None = off.
     min_level
@@ -515,9 +520,12 @@ def match_templates(
         raise HrtemError(f"min_level must be ≥ 2 (two points fix a 2D linear map), got {min_level}")
     n = len(pts)
     nmax = max(t.n_neighbours for t in tmpl)
+    if pts.ndim != 2 or pts.shape[1] != 2 or not np.all(np.isfinite(pts)):
+        check_points(pts)
     tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
     idx, wall = local_lattices(pts, nmax, tree)
     del idx
+    check_points(pts)
 
     best_t = np.full(n, -1, dtype=np.int64)
     best_full = np.zeros(n, dtype=bool)
@@ -560,6 +568,9 @@ def match_templates(
             region = sel if reference is None else sel & np.asarray(reference, bool)
             if not region.any():
                 region = sel
+            calibrate = region & calibration_points(pts, wall, level, t.n_neighbours)
+            if calibrate.any():
+                region = calibrate
             tr = 0.5 * (p[region, 0, 0] + p[region, 1, 1])
             scale = float(np.nanmean(tr))
         scales[t.name] = scale
@@ -585,6 +596,63 @@ def match_templates(
         reference_distance=scales,
         stretch=p,
     )
+
+
+def check_points(points: np.ndarray, source: str = "points") -> None:
+    """Refuse empty, non-finite or duplicate positions (one line naming the first offender).
+
+    Two points closer than 10⁻³ of the median nearest-neighbour distance are
+    duplicates: they would make a zero neighbour vector (−100 % strain).
+    """
+    pts = np.asarray(points, float)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise HrtemError(f"{source}: need (n, 2) positions x, y, got shape {pts.shape}")
+    if len(pts) == 0:
+        raise HrtemError(f"{source}: no points")
+    bad = ~np.all(np.isfinite(pts), axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise HrtemError(
+            f"{source}: {int(bad.sum())} point(s) are not finite, e.g. point {i} = ({pts[i, 0]}, {pts[i, 1]}); remove those rows"
+        )
+    if len(pts) < 2:
+        return
+    tree = cKDTree(pts)
+    d, _ = tree.query(pts, k=2)
+    nn = d[:, 1]
+    typical = float(np.median(nn[nn > 0])) if np.any(nn > 0) else 1.0
+    dup = nn <= 1e-3 * typical
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        partner = next(int(k) for k in tree.query_ball_point(pts[i], 1e-3 * typical) if k != i)
+        raise HrtemError(
+            f"{source}: {int(dup.sum())} duplicate point(s), e.g. points {i} and {partner} at "
+            f"({pts[i, 0]:.6g}, {pts[i, 1]:.6g}); remove the duplicates"
+        )
+
+
+def calibration_points(points: np.ndarray, wall: np.ndarray, level: np.ndarray, n_neighbours: int) -> np.ndarray:
+    """Points that may calibrate the strain scale: fully matched and interior.
+
+    Interior: the point lies at least as far inside the convex hull of all
+    points as its ``n_neighbours``-th neighbour is from it, so its whole
+    neighbourhood exists (edge and corner points fit partly wrong neighbours
+    and would bias the scale).
+    """
+    pts = np.asarray(points, float)
+    full = np.asarray(level) == n_neighbours
+    if len(pts) < 4:
+        return full
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(pts)
+    except (QhullError, ValueError):
+        return full
+    # distance inside the hull: min over facets of −(n·x + d) (unit normals point outward)
+    inside = -(pts @ hull.equations[:, :2].T + hull.equations[:, 2]).max(axis=1)
+    reach = np.linalg.norm(wall[:, n_neighbours - 1], axis=1)
+    return full & (inside >= 0.99 * reach)
 
 
 def search_options(params: Mapping | None) -> dict:

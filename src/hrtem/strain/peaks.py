@@ -92,10 +92,19 @@ def filter_image(image: np.ndarray, method: str = "wiener", *, size_px: int = 5,
     raise HrtemError(f"unknown filter {method!r}; choose wiener, wiener_local, gaussian or none")
 
 
+def _disk(radius_px: tuple[float, float]) -> np.ndarray:
+    """Elliptical footprint of half-axes ``radius_px`` (a disk for square pixels)."""
+    hx, hy = (max(1, int(np.floor(r))) for r in radius_px)
+    ix = np.arange(-hx, hx + 1)[:, None] / max(radius_px[0], 1e-12)
+    iy = np.arange(-hy, hy + 1)[None, :] / max(radius_px[1], 1e-12)
+    return ix**2 + iy**2 <= 1.0 + 1e-9
+
+
 def find_peaks(
     image: np.ndarray,
     *,
-    min_distance_px: int = 3,
+    min_distance_px: float | tuple[float, float] = 3,
+    dominance_px: float | tuple[float, float] | None = None,
     threshold_rel: float = 0.2,
     threshold_abs: float | None = None,
     dark: bool = False,
@@ -103,13 +112,26 @@ def find_peaks(
 ) -> np.ndarray:
     """Integer pixel positions of local maxima (or minima when ``dark``).
 
+    A candidate is a pixel that is the largest within a disk of radius
+    ``dominance_px`` (default ``min_distance_px``; one per flat plateau) and
+    above the threshold. Then, strongest first, a candidate is kept unless a
+    kept peak lies closer than ``min_distance_px`` (non-maximum suppression by
+    Euclidean distance), so the returned peaks are pairwise at least
+    ``min_distance_px`` apart. A dominance radius below the minimum distance
+    keeps a weak column whose bright neighbour's flank reaches within
+    ``min_distance_px`` of it, while still suppressing weak shoulders and
+    fringes within ``dominance_px`` of a brighter pixel.
+
     Parameters
     ----------
     image
         2D (filtered) image.
     min_distance_px
-        A peak is the largest value within a square of half-width
-        ``min_distance_px`` pixels, so peaks are at least that far apart.
+        Euclidean minimum distance between peaks in pixels (one value, or
+        (along x, along y) for non-square pixels).
+    dominance_px
+        Radius (pixels) of the disk a candidate must be the maximum of
+        (default: ``min_distance_px``).
     threshold_rel
         Keep peaks above ``min + threshold_rel·(max − min)`` of the image.
     threshold_abs
@@ -122,22 +144,52 @@ def find_peaks(
 
     Returns
     -------
-    (n, 2) int array of ``(ix, iy)``.
+    (n, 2) int array of ``(ix, iy)``, strongest first.
     """
+    from scipy.spatial import cKDTree
+
     img = -np.asarray(image, float) if dark else np.asarray(image, float)
-    size = 2 * int(min_distance_px) + 1
-    mx = ndimage.maximum_filter(img, size=size, mode="nearest")
+    rx, ry = (float(min_distance_px),) * 2 if np.isscalar(min_distance_px) else map(float, min_distance_px)
+    if not (rx > 0 and ry > 0):
+        raise HrtemError(f"min_distance_px must be > 0, got {min_distance_px}")
+    if dominance_px is None:
+        dx, dy = rx, ry
+    else:
+        dx, dy = (float(dominance_px),) * 2 if np.isscalar(dominance_px) else map(float, dominance_px)
     thr = threshold_abs if threshold_abs is not None else img.min() + threshold_rel * (img.max() - img.min())
-    mask = (img == mx) & (img > thr)
+    mask = (img == ndimage.maximum_filter(img, size=3, mode="nearest")) & (img > thr)
     b = int(exclude_border_px)
     if b > 0:
         mask[:b], mask[-b:], mask[:, :b], mask[:, -b:] = False, False, False, False
+    # dominance: a candidate must be the maximum of the disk around it (checked on the
+    # few 3 × 3 maxima only: much cheaper than a maximum filter with a disk footprint)
+    cand = np.argwhere(mask)
+    if len(cand):
+        fp = _disk((dx, dy))
+        hx, hy = fp.shape[0] // 2, fp.shape[1] // 2
+        ox, oy = np.nonzero(fp)
+        padded = np.pad(img, ((hx, hx), (hy, hy)), mode="edge")
+        vals = padded[cand[:, 0:1] + ox[None, :], cand[:, 1:2] + oy[None, :]]
+        dominated = (vals > img[cand[:, 0], cand[:, 1]][:, None]).any(axis=1)
+        mask[cand[dominated, 0], cand[dominated, 1]] = False
     peaks = np.argwhere(mask)
     if len(peaks) > 1:
         # plateaus give several equal maxima: keep one per connected group
-        lab, nlab = ndimage.label(mask, structure=np.ones((3, 3)))
+        lab, _ = ndimage.label(mask, structure=np.ones((3, 3)))
         _, first = np.unique(lab[peaks[:, 0], peaks[:, 1]], return_index=True)
         peaks = peaks[np.sort(first)]
+    if len(peaks) > 1:
+        order = np.argsort(-img[peaks[:, 0], peaks[:, 1]], kind="stable")
+        peaks = peaks[order]
+        scaled = peaks / np.array([rx, ry])
+        near = cKDTree(scaled).query_ball_point(scaled, 1.0 - 1e-9)
+        keep = np.ones(len(peaks), bool)
+        for i, js in enumerate(near):
+            if keep[i]:
+                for j in js:
+                    if j > i:
+                        keep[j] = False
+        peaks = peaks[keep]
     return peaks
 
 
@@ -238,7 +290,7 @@ def detect_columns(
     filter, filter_size_px, filter_sigma_px, noise_factor
         See :func:`filter_image`.
     min_distance_a
-        Minimum peak separation in Å.
+        Minimum peak separation in Å (Euclidean).
     threshold_rel, dark
         See :func:`find_peaks`.
     window_px
@@ -252,8 +304,9 @@ def detect_columns(
     """
     sx, sy = (sampling, sampling) if np.isscalar(sampling) else sampling
     filt = filter_image(image, filter, size_px=filter_size_px, sigma_px=filter_sigma_px, noise_factor=noise_factor)
-    md = max(1, int(round(min_distance_a / min(sx, sy))))
-    pk = find_peaks(filt, min_distance_px=md, threshold_rel=threshold_rel, dark=dark,
+    if not min_distance_a > 0:
+        raise HrtemError(f"min_distance_a must be > 0 Å, got {min_distance_a}")
+    pk = find_peaks(filt, min_distance_px=(min_distance_a / sx, min_distance_a / sy), threshold_rel=threshold_rel, dark=dark,
                     exclude_border_px=max(1, window_px // 2))
     if len(pk) == 0:
         raise HrtemError("no peaks found; lower threshold_rel or min_distance_a, or set dark for dark columns")

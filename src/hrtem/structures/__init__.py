@@ -10,7 +10,11 @@ Public API (ASE ``Atoms`` in, ``Atoms`` out; write with :func:`hrtem.io.write_at
 - :func:`~hrtem.structures.columns.project_columns` — columns along the beam
 - :func:`~hrtem.structures.orientation.orient`, :func:`~hrtem.structures.orientation.place_in_cell`
 
-The oxide supports live in :mod:`hrtem.structures.supports` (not imported here).
+The oxide supports live in :mod:`hrtem.structures.supports` (not imported here),
+the studies of the abstracts beside the thesis in :mod:`hrtem.structures.ceria`
+(CeO2 particles with vacancies and atoms-per-column labels, seed 001),
+:mod:`hrtem.structures.shapes` (five particle shapes in random orientations,
+seed 002) and :mod:`hrtem.structures.carbon` (amorphous carbon films).
 """
 
 from hrtem.structures.columns import ProjectedColumns, project_columns

@@ -22,8 +22,24 @@ from hrtem.config import parse_json_object
 __all__ = ["register"]
 
 
-def _params(text: str) -> dict:
-    return parse_json_object(text, "--params")
+def _params(text: str, *section: str) -> dict:
+    """``--params`` as given; its keys known to the schema at ``section`` are validated first.
+
+    The dict is returned unchanged (the sub-commands keep their own defaults
+    for keys left out), but a NaN, an out-of-range value, a wrong type or an
+    inconsistent range stops here with the key path, before any atom is made.
+    """
+    from hrtem.config import schema, validate_config
+
+    params = parse_json_object(text, "--params")
+    node = schema()
+    for name in section:
+        node = node["properties"][name]
+    config: dict = {k: v for k, v in params.items() if k in node.get("properties", {})}
+    for name in reversed(section):
+        config = {name: config}
+    validate_config(config, cross_field=("structures",) if section[0] == "structures" else False)
+    return params
 
 
 def _keys(args: argparse.Namespace, default: str) -> list[str | int]:
@@ -35,7 +51,7 @@ def _fcc_cluster(args: argparse.Namespace) -> int:
     from hrtem.io import write_atoms
     from hrtem.structures.nanoparticles import fcc_cluster
 
-    p = _params(args.params)
+    p = _params(args.params, "simulate", "fig2_2")
     atoms = fcc_cluster(
         symbol=p.get("symbol", "Au"),
         surfaces=p.get("surfaces", ((1, 0, 0), (1, 1, 0), (1, 1, 1))),
@@ -53,7 +69,7 @@ def _wulff(args: argparse.Namespace) -> int:
     from hrtem.io import write_atoms
     from hrtem.structures.wulff import wulff_particle
 
-    p = _params(args.params)
+    p = _params(args.params, "structures", "wulff")
     element = args.element
     energies = (p.get("surface_energies_j_m2") or {}).get(element)
     lattice = (p.get("lattice_constants_a") or {}).get(element)
@@ -81,7 +97,7 @@ def _grown(args: argparse.Namespace) -> int:
     from hrtem.io import write_atoms
     from hrtem.structures.growth import random_particle
 
-    p = _params(args.params)
+    p = _params(args.params, "structures", "grown")
     element = p.get("element", "Au")
     count = args.count if args.count is not None else int(p.get("count", 1))
     keys = _keys(args, "structure_grown")
@@ -123,8 +139,8 @@ def _graphene(args: argparse.Namespace) -> int:
     from hrtem.io import write_atoms
     from hrtem.structures.graphene import polycrystalline_graphene, random_graphene
 
-    p = _params(args.params)
     poly = args.kind == "polycrystalline-graphene"
+    p = _params(args.params, "structures", "polycrystalline_graphene" if poly else "graphene")
     func, allowed = (polycrystalline_graphene, _POLY_KEYS) if poly else (random_graphene, _GRAPHENE_KEYS)
     kwargs = {k: p[k] for k in allowed if k in p}
     count = args.count if args.count is not None else int(p.get("count", 1))

@@ -1,0 +1,373 @@
+"""3D particle shapes from one HRTEM image (abstract 002, figure ``shape_confusion``).
+
+Pipeline (config section ``shapes``)
+------------------------------------
+1. :func:`carbon_films`: one amorphous carbon film per ``carbon.thicknesses_a``
+   (:func:`hrtem.structures.carbon.amorphous_carbon`; 0 Å = no film).
+2. :func:`shape_structures`: for every shape s and j = 0 … ``per_shape − 1`` a
+   particle (:func:`hrtem.structures.shapes.shape_particle`, random size and
+   uniformly random 3D orientation, stream ``(seed, "shapes", "particle", s, j)``)
+   on a random periodic shift of film ``j mod n_films`` (so every shape sits
+   equally often on every thickness). The particles ``j ≥ per_shape −
+   test_per_shape`` are held out. The label site is the particle's centre with
+   the shape's class (1-based, the order of ``structures.shapes``).
+3. :func:`build_shape_exit_waves`: exit waves once (``train.zarr``, ``test.zarr``)
+   and ``test.csv`` (structure, shape, class, film thickness, diameter).
+4. :class:`ShapeImages`: an image of a random training particle with a random
+   microscope, dose, MTF and noise (:class:`hrtem.learn.data.TrainingImages`
+   without translation, so the particle stays whole and centred) turned by a
+   random multiple of 90° and mirrored; the target is the one-hot shape.
+5. :func:`train_classifier`: the package encoder with the classify head
+   (:func:`hrtem.learn.network.build_network`, ``head="classify"``), cross-entropy.
+6. :func:`evaluate_shapes`: held-out particles at the figure dose (confusion
+   matrix, accuracy, accuracy per film thickness), then at each dose and at
+   each defocus of the figure lists.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ase
+import numpy as np
+
+from hrtem.errors import HrtemError
+from hrtem.seeding import rng as make_rng
+from hrtem.structures.carbon import amorphous_carbon, shifted_film
+from hrtem.structures.shapes import particle_on_film, shape_particle
+
+__all__ = [
+    "ShapeImages",
+    "build_shape_exit_waves",
+    "carbon_films",
+    "classify_image",
+    "evaluate_shapes",
+    "learn_settings",
+    "shape_structures",
+    "train_classifier",
+]
+
+
+def _section(section: Mapping[str, Any] | None) -> dict[str, Any]:
+    from hrtem.config import validate_config
+
+    return validate_config({"shapes": dict(section or {})})["shapes"]
+
+
+def carbon_films(section: Mapping[str, Any] | None, seed: int) -> list[ase.Atoms | None]:
+    """One film per configured thickness (``None`` for 0 Å)."""
+    c = _section(section)
+    cb, s = c["carbon"], c["structures"]
+    films: list[ase.Atoms | None] = []
+    for t in cb["thicknesses_a"]:
+        if t <= 0:
+            films.append(None)
+            continue
+        films.append(
+            amorphous_carbon(
+                float(s["cell_a"]), float(t), make_rng(seed, "shapes", "carbon", f"{float(t):g}"),
+                density=float(cb["density_g_cm3"]), min_distance_a=float(cb["min_distance_a"]),
+                anneal_steps=int(cb["anneal_steps"]), anneal_k=float(cb["anneal_k"]),
+            )
+        )
+    return films
+
+
+def shape_structures(
+    section: Mapping[str, Any] | None, seed: int, films: Sequence[ase.Atoms | None]
+) -> tuple[list[ase.Atoms], list[ase.Atoms]]:
+    """Training and held-out particles on their films (module docstring)."""
+    c = _section(section)
+    s = c["structures"]
+    if s["test_per_shape"] >= s["per_shape"]:
+        raise HrtemError(
+            f"shapes.structures.test_per_shape ({s['test_per_shape']}) must be below per_shape ({s['per_shape']})"
+        )
+    thicknesses = [float(t) for t in c["carbon"]["thicknesses_a"]]
+    if len(films) != len(thicknesses):
+        raise HrtemError(f"{len(films)} carbon films given for {len(thicknesses)} shapes.carbon.thicknesses_a")
+    train, test = [], []
+    n_train = int(s["per_shape"]) - int(s["test_per_shape"])
+    for j in range(int(s["per_shape"])):
+        for si, shape in enumerate(s["shapes"]):
+            g = make_rng(seed, "shapes", "particle", si, j)
+            p = shape_particle(shape, g, *s["size_nm"], element=s["element"],
+                               lattice_constant_a=float(s["lattice_constant_a"]))
+            p.info["shape_class"] = si + 1  # order of the config's list
+            film = films[j % len(films)]
+            f = shifted_film(film, g) if film is not None else None
+            atoms = particle_on_film(p, f, g, cell_a=float(s["cell_a"]), gap_a=float(s["gap_a"]),
+                                     max_offset_a=float(s["max_offset_a"]))
+            atoms.info["film_thickness_a"] = thicknesses[j % len(films)]
+            metal = ~atoms.arrays["support"]
+            atoms.info["label_xy"] = atoms.positions[metal, :2].mean(axis=0)[None, :]
+            atoms.info["label_class"] = np.array([si + 1])
+            atoms.info["label_height"] = np.array([float(metal.sum())])
+            (train if j < n_train else test).append(atoms)
+    return train, test
+
+
+def learn_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{"data": …, "microscope": …}`` for :class:`hrtem.learn.data.TrainingImages` from ``shapes``."""
+    c = _section(section)
+    d = c["data"]
+    return {
+        "microscope": dict(c["microscope"]),
+        "data": {
+            "wave_sampling_a": float(c["exit_waves"]["sampling_a"]),
+            "sampling_a": float(d["sampling_a"]),
+            "crop_px": int(d["crop_px"]),
+            "lcn_sigma_a": float(d["lcn_sigma_a"]),
+            "label_sigma_a": 1.0,
+            "phonon_configurations": 1,
+            "phonon_sigma_a": 0.0,
+            "channels": 1,
+            "scale_jitter": 0.0,
+        },
+    }
+
+
+def build_shape_exit_waves(
+    section: Mapping[str, Any] | None,
+    simulate: Mapping[str, Any] | None,
+    out_dir: str | os.PathLike,
+    seed: int,
+) -> tuple[Path, Path]:
+    """Films, particles and their exit waves: ``out_dir/{train,test}.zarr`` and ``out_dir/test.csv``."""
+    from hrtem.config import validate_config
+    from hrtem.learn.data import build_exit_waves
+
+    c = _section(section)
+    films = carbon_films(c, seed)
+    train, test = shape_structures(c, seed, films)
+    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    sim.update(
+        sampling_a=float(c["exit_waves"]["sampling_a"]),
+        slice_thickness_a=float(c["exit_waves"]["slice_thickness_a"]),
+    )
+    settings = learn_settings(c)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    k = len(c["structures"]["shapes"])
+    paths = []
+    for name, group in (("train", train), ("test", test)):
+        paths.append(
+            build_exit_waves(
+                group, sim, settings["microscope"], out / f"{name}.zarr", seed, ("shapes", "exit_waves", name),
+                data=settings["data"], n_classes=k,
+            )
+        )
+    with open(out / "test.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["structure", "shape", "class", "film_thickness_a", "diameter_nm", "atoms"])
+        for i, a in enumerate(test):
+            w.writerow([i, a.info["shape"], int(a.info["label_class"][0]), a.info["film_thickness_a"],
+                        f"{a.info['diameter_nm']:.3f}", int(a.info["label_height"][0])])
+    return paths[0], paths[1]
+
+
+class ShapeImages:
+    """Classifier images of one exit-wave store: ``sample(step) -> (image (n, n, 1), one-hot (K,))``.
+
+    Parameters
+    ----------
+    exit_waves
+        A store of :func:`build_shape_exit_waves` (or an ``ExitWaveSet``).
+    settings
+        :func:`learn_settings` output.
+    seed, stream
+        Image ``step`` uses the streams ``(seed, "learn", stream, step)`` (optics, noise)
+        and ``(seed, "shapes", stream, "turn", step)`` (90° turn and mirror).
+    augment
+        Random 90° turns and mirrors (training); off for test images.
+    """
+
+    def __init__(self, exit_waves: Any, settings: Mapping[str, Any], seed: int, stream: str = "shapes_train",
+                 augment: bool = True) -> None:
+        from hrtem.learn.data import TrainingImages
+
+        self.images = TrainingImages(exit_waves, settings, seed, stream=stream)
+        self.seed, self.stream, self.augment = int(seed), str(stream), bool(augment)
+        self.n_categories = int(self.images.n_classes)
+        self.classes = np.array([int(self.images.waves.classes(i)[0]) for i in range(len(self.images.waves))])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.images.image_shape
+
+    @property
+    def label_shape(self) -> tuple[int]:
+        return (self.n_categories,)
+
+    def draw(self, step: int, overrides: Mapping[str, Any] | None = None, structure: int | None = None
+             ) -> tuple[np.ndarray, int, dict[str, Any]]:
+        """(image, class 1..K, drawn parameters) of image ``step``."""
+        s = self.images.draw(step, overrides=overrides, augment=False, structure=structure)
+        img = s.image
+        if self.augment:
+            g = make_rng(self.seed, "shapes", self.stream, "turn", int(step))
+            img = np.rot90(img, int(g.integers(4)), axes=(0, 1))
+            if g.integers(2):
+                img = img[::-1]
+        return np.ascontiguousarray(img, np.float32), int(self.classes[s.structure]), s.params
+
+    def sample(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        img, cls, _ = self.draw(step)
+        onehot = np.zeros(self.n_categories, np.float32)
+        onehot[cls - 1] = 1.0
+        return img, onehot
+
+
+def train_classifier(
+    section: Mapping[str, Any] | None, train_store: str | os.PathLike, out: str | os.PathLike, seed: int,
+    progress: bool = False,
+) -> Path:
+    """Train the shape classifier on ``train_store``; save ``out`` (.keras) and a JSON sidecar."""
+    import keras
+
+    from hrtem.learn.data import make_dataset
+    from hrtem.learn.network import build_network, compile_network
+
+    c = _section(section)
+    t = c["train"]
+    settings = learn_settings(c)
+    images = ShapeImages(train_store, settings, seed)
+    k = images.n_categories
+    keras.utils.set_random_seed(int(seed))
+    model = build_network(2, 1, width=int(t["width"]), depth=int(t["depth"]), head="classify", n_categories=k,
+                          name="shape_classifier")
+    compile_network(model, "cross_entropy", float(t["learning_rate"]))
+    ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]))
+    hist = model.fit(ds, epochs=1, steps_per_epoch=int(t["steps"]), verbose=2 if progress else 0)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    meta = {
+        "hrtem_model": "shape_classifier",
+        "shapes": list(c["structures"]["shapes"]),
+        "sampling_a": float(settings["data"]["sampling_a"]),
+        "crop_px": int(settings["data"]["crop_px"]),
+        "lcn_sigma_a": float(settings["data"]["lcn_sigma_a"]),
+        "final_loss": float(hist.history["loss"][-1]),
+        "seed": int(seed),
+        "shapes_section": c,
+    }
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+    return out
+
+
+def _predict(model: Any, images: list[np.ndarray]) -> np.ndarray:
+    batch = np.stack(images).astype(np.float32)
+    return np.asarray(model.predict(batch, verbose=0, batch_size=16), float)
+
+
+def evaluate_shapes(
+    section: Mapping[str, Any] | None, test_store: str | os.PathLike, model: Any, seed: int
+) -> dict[str, Any]:
+    """Confusion matrix and accuracies of ``model`` on the held-out particles (module docstring).
+
+    Returns
+    -------
+    dict
+        ``confusion (K, K)`` (rows true, columns predicted) at the figure dose,
+        ``accuracy``, ``thickness`` rows (thickness, n, accuracy), ``dose`` rows
+        (dose, n, accuracy), ``defocus`` rows (defocus, n, accuracy), ``shapes``.
+    """
+    c = _section(section)
+    f = c["figure"]
+    settings = learn_settings(c)
+    imgs = ShapeImages(test_store, settings, seed, stream="shapes_test", augment=False)
+    n_struct = len(imgs.images.waves)
+    per = int(f["images_per_particle"])
+    thick = np.asarray(_test_thicknesses(Path(test_store).with_name("test.csv"), n_struct), float)
+    k = imgs.n_categories
+
+    def run(overrides: Mapping[str, Any], offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        images, truth, which = [], [], []
+        for i in range(n_struct):
+            for r in range(per):
+                img, cls, _ = imgs.draw(offset + i * per + r, overrides=overrides, structure=i)
+                images.append(img)
+                truth.append(cls)
+                which.append(i)
+        pred = 1 + np.argmax(_predict(model, images), axis=1)
+        return np.asarray(truth), pred, np.asarray(which)
+
+    dose0 = float(f["dose_e_per_a2"])
+    truth, pred, which = run({"dose_e_per_a2": dose0}, 0)
+    conf = np.zeros((k, k), int)
+    np.add.at(conf, (truth - 1, pred - 1), 1)
+    out: dict[str, Any] = {
+        "shapes": list(c["structures"]["shapes"]),
+        "confusion": conf,
+        "accuracy": float(np.mean(truth == pred)),
+        "n": int(len(truth)),
+        "dose_e_per_a2": dose0,
+    }
+    rows = []
+    for t in sorted(set(thick.tolist())):
+        sel = thick[which] == t
+        rows.append((t, int(sel.sum()), float(np.mean(truth[sel] == pred[sel]))))
+    out["thickness"] = rows
+    rows = []
+    for n, d in enumerate(f["doses_e_per_a2"]):
+        tr, pr, _ = run({"dose_e_per_a2": float(d)}, 10**6 * (n + 1))
+        rows.append((float(d), len(tr), float(np.mean(tr == pr))))
+    out["dose"] = rows
+    rows = []
+    for n, df in enumerate(f["defoci_a"]):
+        tr, pr, _ = run({"dose_e_per_a2": dose0, "defocus_a": [float(df), float(df)]}, 10**8 + 10**6 * n)
+        rows.append((float(df), len(tr), float(np.mean(tr == pr))))
+    out["defocus"] = rows
+    return out
+
+
+def _test_thicknesses(path: Path, n: int) -> list[float]:
+    if not path.is_file():
+        raise HrtemError(f"{path} (film thickness per held-out particle) is missing; rebuild the shapes exit waves")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if len(rows) != n:
+        raise HrtemError(f"{path} lists {len(rows)} particles but the test store has {n}; rebuild both")
+    return [float(r["film_thickness_a"]) for r in rows]
+
+
+def classify_image(model: Any, meta: Mapping[str, Any], image: np.ndarray, sampling_a: float) -> np.ndarray:
+    """Shape probabilities (K,) of one user image (2-D, pixel ``sampling_a`` Å).
+
+    The image is resampled to the model's pixel, cut or padded (edge values) to
+    its input size around the centre, and normalised as in training.
+    """
+    from scipy import ndimage
+
+    from hrtem.learn.data import local_contrast_normalise
+
+    img = np.asarray(image, float)
+    if img.ndim != 2 or min(img.shape) < 8:
+        raise HrtemError(f"classify needs one 2-D image of at least 8x8 pixels, got shape {img.shape}")
+    if not np.all(np.isfinite(img)):
+        raise HrtemError("classify: the image contains NaN or infinite values")
+    if not sampling_a > 0:
+        raise HrtemError(f"classify: the pixel size must be positive, got {sampling_a} Å")
+    s = float(meta["sampling_a"])
+    n = int(meta["crop_px"])
+    img = ndimage.zoom(img, sampling_a / s, order=1)
+    out = np.empty((n, n))
+    for axis in (0, 1):
+        m = img.shape[axis]
+        if m >= n:
+            start = (m - n) // 2
+            img = np.take(img, np.arange(start, start + n), axis=axis)
+        else:
+            before = (n - m) // 2
+            pad = [(0, 0), (0, 0)]
+            pad[axis] = (before, n - m - before)
+            img = np.pad(img, pad, mode="edge")
+    out[:] = img
+    norm = local_contrast_normalise(out[..., None], float(meta["lcn_sigma_a"]) / s)
+    return _predict(model, [norm])[0]

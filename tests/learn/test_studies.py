@@ -1,0 +1,156 @@
+"""Ceria and shape studies: label sites in the exit-wave store, shape datasets, classify verb, figures."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from hrtem.cli import main
+from hrtem.errors import HrtemError
+from hrtem.seeding import rng
+from hrtem.structures.carbon import random_sequential_carbon
+from hrtem.structures.shapes import SHAPES
+
+TINY_SIM = {"sampling_a": 0.25, "slice_thickness_a": 2.0}
+
+
+def _tiny_ceria():
+    from hrtem.learn.ceria import ceria_structures
+
+    return ceria_structures(
+        {"structures": {"count": 2, "test_count": 1, "diameter_nm": [0.8, 0.9], "cell_a": 12.0,
+                        "facet_jitter": 0.0}, "labels": {"max_height": 4}},
+        seed=3,
+    )
+
+
+@pytest.mark.slow  # abTEM start-up; ~60 s on the shared 2-core machine
+def test_exit_wave_store_keeps_label_sites_and_n_classes(tmp_path):
+    from hrtem.learn.data import ExitWaveSet, build_exit_waves
+
+    structures = _tiny_ceria()
+    path = build_exit_waves(structures, TINY_SIM, {"energy_kev": 300}, tmp_path / "w.zarr", 0,
+                            data={"wave_sampling_a": 0.25}, n_classes=6)
+    waves = ExitWaveSet(path)
+    assert waves.n_classes == 6  # as given, not the largest class present (4)
+    for i, atoms in enumerate(structures):
+        np.testing.assert_allclose(waves.positions(i), np.mod(atoms.info["label_xy"], 12.0), atol=1e-9)
+        np.testing.assert_array_equal(waves.classes(i), atoms.info["label_class"])
+        np.testing.assert_array_equal(waves.heights(i), atoms.info["label_height"])
+        assert len(waves.positions(i)) < len(atoms)  # columns, not atoms
+    with pytest.raises(HrtemError, match="exceeds n_classes"):
+        build_exit_waves(structures, TINY_SIM, {"energy_kev": 300}, tmp_path / "x.zarr", 0,
+                         data={"wave_sampling_a": 0.25}, n_classes=2)
+
+
+def test_shape_structures_balance_classes_and_films():
+    from hrtem.learn.shapes import shape_structures
+
+    section = {"structures": {"per_shape": 3, "test_per_shape": 1, "size_nm": [1.1, 1.9], "cell_a": 30.0},
+               "carbon": {"thicknesses_a": [0.0, 6.0]}}
+    films = [None, random_sequential_carbon(30.0, 6.0, rng(0, "f"))]
+    train, test = shape_structures(section, 1, films)
+    assert len(train) == 2 * len(SHAPES) and len(test) == len(SHAPES)
+    assert sorted(int(a.info["label_class"][0]) for a in test) == list(range(1, 6))
+    for a in train + test:
+        metal = ~a.arrays["support"]
+        np.testing.assert_allclose(a.info["label_xy"][0], a.positions[metal, :2].mean(axis=0))
+        assert SHAPES[int(a.info["label_class"][0]) - 1] == a.info["shape"]
+        assert a.arrays["support"].sum() == (0 if a.info["film_thickness_a"] == 0 else len(films[1]))
+        assert 1.1 <= a.info["diameter_nm"] <= 1.9
+    # particle j sits on film j mod 2: thicknesses 0, 6 in training; the held-out third on 0
+    assert {a.info["film_thickness_a"] for a in train} == {0.0, 6.0}
+    assert {a.info["film_thickness_a"] for a in test} == {0.0}
+    with pytest.raises(HrtemError, match="test_per_shape"):
+        shape_structures({"structures": {"per_shape": 2, "test_per_shape": 2}}, 1, [None, None, None])
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    import keras
+
+    from hrtem.learn.network import build_network
+
+    d = tmp_path_factory.mktemp("clf")
+    keras.utils.set_random_seed(0)
+    m = build_network(2, 1, width=2, depth=1, head="classify", n_categories=5, residual_convs=1)
+    path = d / "c.keras"
+    m.save(path)
+    path.with_suffix(".json").write_text(json.dumps(
+        {"hrtem_model": "shape_classifier", "shapes": list(SHAPES), "sampling_a": 0.5, "crop_px": 32,
+         "lcn_sigma_a": 5.0}))
+    return path
+
+
+def test_classify_verb(classifier, tmp_path, capsys):
+    img = rng(0, "img").normal(size=(50, 40))
+    np.save(tmp_path / "p.npy", img)
+    out = tmp_path / "p.csv"
+    assert main(["classify", str(tmp_path / "p.npy"), "--model", str(classifier), "--sampling-a", "0.3",
+                 "-o", str(out)]) == 0
+    rows = list(csv.DictReader(open(out)))
+    assert sorted(r["shape"] for r in rows) == sorted(SHAPES)
+    p = np.array([float(r["probability"]) for r in rows])
+    assert p.sum() == pytest.approx(1.0, abs=1e-3) and np.all(np.diff(p) <= 0)
+    # a PNG reads too
+    from PIL import Image
+
+    Image.fromarray((255 * (img - img.min()) / np.ptp(img)).astype(np.uint8)).save(tmp_path / "p.png")
+    assert main(["classify", str(tmp_path / "p.png"), "--model", str(classifier), "--sampling-a", "0.3"]) == 0
+    assert "probability" in capsys.readouterr().out
+
+
+def test_classify_bad_inputs(classifier, tmp_path, capsys):
+    np.save(tmp_path / "ok.npy", np.ones((20, 20)))
+    assert main(["classify", str(tmp_path / "ok.npy"), "--model", str(classifier)]) == 2
+    assert "--sampling-a" in capsys.readouterr().err
+    bad = np.ones((20, 20))
+    bad[3, 3] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    assert main(["classify", str(tmp_path / "nan.npy"), "--model", str(classifier), "--sampling-a", "1"]) == 2
+    assert "NaN" in capsys.readouterr().err
+    (tmp_path / "x.txt").write_text("hello")
+    assert main(["classify", str(tmp_path / "x.txt"), "--model", str(classifier), "--sampling-a", "1"]) == 2
+    assert "unknown format" in capsys.readouterr().err
+    other = tmp_path / "other.keras"
+    other.write_bytes(classifier.read_bytes())
+    other.with_suffix(".json").write_text(json.dumps({"hrtem_model": "ceria_heights"}))
+    assert main(["classify", str(tmp_path / "ok.npy"), "--model", str(other), "--sampling-a", "1"]) == 2
+    assert "not an hrtem shape classifier" in capsys.readouterr().err
+    assert main(["classify", str(tmp_path / "ok.npy"), "--model", str(tmp_path / "none.keras"),
+                 "--sampling-a", "1"]) == 2
+    assert "missing" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ceria_pipeline_end_to_end(tmp_path):
+    """Tiny exit waves -> both losses trained a few steps -> figure and its recall table."""
+    section = {
+        "structures": {"count": 3, "test_count": 1, "diameter_nm": [1.0, 1.2], "cell_a": 16.0},
+        "labels": {"max_height": 4},
+        "exit_waves": {"sampling_a": 0.25},
+        "data": {"crop_px": 32, "sampling_a": 0.5},
+        "train": {"steps": 2, "batch": 2, "width": 2, "depth": 1, "frequency_images": 2},
+        "figure": {"images": 2},
+    }
+    p = json.dumps(section)
+    assert main(["ceria", "waves", "-o", str(tmp_path), "--params", p, "--simulate", json.dumps(TINY_SIM),
+                 "--seed", "1"]) == 0
+    for loss in ("unweighted", "weighted"):
+        assert main(["ceria", "train", "--waves", str(tmp_path / "train.zarr"), "--loss", loss,
+                     "-o", str(tmp_path / f"{loss}.keras"), "--params", p, "--seed", "1"]) == 0
+    meta = json.loads((tmp_path / "weighted.json").read_text())
+    f, w = np.array(meta["class_frequencies"]), np.array(meta["class_weights"])
+    assert f[0] > 0.5 and w[0] < 1 < w[1:][f[1:] > 0].min()  # background is frequent: small weight
+    png = tmp_path / "fig" / "ceria_heights.png"
+    assert main(["figure", "ceria_heights", "-o", str(png), "--params", p, "--seed", "1",
+                 str(tmp_path / "test.zarr"), str(tmp_path / "unweighted.keras"),
+                 str(tmp_path / "weighted.keras")]) == 0
+    rows = list(csv.DictReader(open(png.with_suffix(".csv"))))
+    assert [int(r["height"]) for r in rows] == [1, 2, 3, 4]
+    assert sum(int(r["columns"]) for r in rows) > 0
+    for r in rows:
+        for loss in ("unweighted", "weighted"):
+            assert int(r[f"right_{loss}"]) <= int(r[f"found_{loss}"]) <= int(r["columns"])
+    assert png.stat().st_size > 10000

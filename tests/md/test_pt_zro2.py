@@ -1,0 +1,46 @@
+"""Pt on c-ZrO2(111) with a COMB3 file written by hrtem (Pt from the Cu entries, prescaled).
+
+The file is what `hrtem potentials best` writes (all shipped elements plus
+Pt; Pt–O and Pt–Zr start as Cu–O and Cu–Zr). Acceptance of issue 9: the
+supported particle relaxes and anneals without blow-up, with charges of the
+right signs and total charge 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hrtem.md.comb3_fit import start_parameters
+from hrtem.md.driver import run_md
+from hrtem.md.settings import MDSettings, Minimize, Potential, Stage
+
+
+@pytest.mark.slow
+def test_pt_on_zro2_relaxes_and_anneals(tmp_path):
+    from hrtem.structures.supports import half_particle, supported_particle, zro2_111
+
+    # prescale factors measured for Pt (a0 3.91 Å, E_coh −5.84 eV): lengths ×1.0832, energies ×1.6305
+    params = start_parameters("Pt", "Cu", "ffield.comb3", 1.0832, 1.6305)
+    f = params.write(tmp_path / "PtOZr.comb3", ["test"])
+    atoms = supported_particle(
+        zro2_111(repeat=(5, 3)), half_particle(element="Pt", a_A=3.91, radius_A=5.5), rotation_deg=10.0
+    )
+    settings = MDSettings(
+        potential=Potential(kind="comb3", file=str(f)),
+        minimize=Minimize(max_iterations=30),
+        stages=(Stage("heat", 300, 500, 40), Stage("hold", 500, 500, 40, sample=True)),
+        snapshot_every=20,
+    )
+    res = run_md(atoms, settings, seed=1, keys=("test", "pt"), workdir=tmp_path / "md")
+    sym = np.array(res.structure.get_chemical_symbols())
+    assert (sym == "Pt").sum() > 20
+    for a in [res.minimized, res.structure, *res.snapshots]:
+        q = a.get_initial_charges()
+        assert (q[sym == "O"] < -0.3).all()
+        assert (q[sym == "Zr"] > 0.8).all()
+        assert abs(q.sum()) < 1e-6
+    th = res.thermo
+    assert np.isfinite(th["potential_energy_eV"]).all()
+    assert th["temperature_K"].max() < 1500
+    assert res.minimized_energy_eV < 0
