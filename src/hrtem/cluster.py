@@ -29,7 +29,7 @@ from typing import Any
 
 from hrtem.errors import HrtemError
 
-__all__ = ["SCHEMES", "compute", "distributed_client", "scheduler_of"]
+__all__ = ["SCHEMES", "cli_section", "compute", "distributed_client", "scheduler_of"]
 
 #: address schemes of a dask.distributed scheduler
 SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
@@ -47,6 +47,16 @@ def scheduler_of(section: Mapping[str, Any] | None) -> str | None:
             "'slurm' (dask-jobqueue) or an address like tcp://host:8786"
         )
     return name
+
+
+def cli_section(text: str | None, scheduler: str | None) -> dict[str, Any]:
+    """The validated ``dask`` section from a ``--dask`` JSON option and a ``--scheduler`` override."""
+    from hrtem.config import parse_json_object, validate_config  # noqa: PLC0415
+
+    section = parse_json_object(text, "--dask") if text else {}
+    if scheduler is not None:
+        section["scheduler"] = scheduler
+    return validate_config({"dask": section})["dask"]
 
 
 def _slurm_cluster(slurm: Mapping[str, Any]):
