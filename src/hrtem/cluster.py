@@ -2,7 +2,8 @@
 
 The ``dask`` config section (``src/hrtem/schemas/sections/dask.schema.yaml``)
 chooses it for the steps that build Dask graphs of independent tasks (the image
-ensembles of :mod:`hrtem.simulate.ensemble`):
+ensembles of :mod:`hrtem.simulate.ensemble` and their strain measurement,
+:func:`hrtem.strain.accuracy.measure_ensemble`):
 
 ``scheduler: null`` (or ``threads``)
     the local threaded scheduler with the rule's ``threads`` workers (default);
