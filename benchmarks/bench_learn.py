@@ -5,9 +5,10 @@ Measured in one process, side by side (issue 10 §9 and acceptance):
 - generator: images/s of :meth:`hrtem.learn.data.TrainingImages.sample` in a
   plain loop (one thread), and of :func:`hrtem.learn.data.make_dataset`
   (tf.data, parallel map + prefetch) pulled as fast as possible;
-- training step: steps/s of ``train_on_batch`` of the default network
-  (:func:`hrtem.learn.network.build_network`, width 32, depth 3, SSE loss,
-  Adam 1e-4) on a batch of the same crops; images/s consumed = steps/s × batch;
+- training step: steps/s of ``train_on_batch`` of the network
+  (:func:`hrtem.learn.network.build_network`: its defaults width 32, depth 3,
+  or ``learn.network`` of ``--config``; SSE loss, Adam) on a batch of the same
+  crops; images/s consumed = steps/s × batch;
 - inference: frames/s of the network on one 1024 × 1024 micrograph, and of the
   whole ``hrtem detect`` path (tiling, network, post-processing) when available.
 
@@ -18,7 +19,7 @@ ratio generator / consumption must be ≥ 2 so the step never waits.
 Peers (atomap, AtomAI) are an optional extra (``pip install -e .[peers]``);
 the script reports whether they can be imported and skips them otherwise.
 
-Run:  .venv/bin/python benchmarks/bench_learn.py [--crop 128] [--batch 8] [--repeats 3]
+Run:  .venv/bin/python benchmarks/bench_learn.py [--config config/config.yaml] [--crop 128] [--batch 8] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ def _rate(fn, n: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--crop", type=int, default=128, help="crop size in px (default config: 128)")
-    ap.add_argument("--batch", type=int, default=8, help="training batch size")
+    ap.add_argument("--config", type=Path, default=None,
+                    help="take the network, batch and training crop from this config (learn.network, learn.train)")
+    ap.add_argument("--crop", type=int, default=128, help="crop size in px (without --config)")
+    ap.add_argument("--batch", type=int, default=8, help="training batch size (without --config)")
     ap.add_argument("--structures", type=int, default=2, help="stored sheets (speed does not depend on it)")
     ap.add_argument("--images", type=int, default=40, help="images per generator timing")
     ap.add_argument("--steps", type=int, default=3, help="training steps per timing")
@@ -60,7 +63,14 @@ def main() -> None:
     from hrtem.config import validate_config
     from hrtem.learn.data import ExitWaveSet, TrainingImages, build_exit_waves, graphene_structures, make_dataset
 
-    cfg = validate_config({})
+    from hrtem.config import load_config
+
+    cfg = validate_config({}) if args.config is None else load_config(args.config)
+    net = {"width": 32, "depth": 3}  # build_network's defaults (the thesis's network)
+    if args.config is not None:
+        net = {k: v for k, v in cfg["learn"]["network"].items() if k in ("width", "depth", "residual_convs", "skip", "batch_norm", "weight_decay")}
+        args.crop = int(cfg["learn"]["train"].get("crop_px") or cfg["learn"]["data"]["crop_px"])
+        args.batch = int(cfg["learn"]["train"]["batch"])
     data = {**cfg["learn"]["data"], "crop_px": args.crop, "structures": args.structures}
     tmp = Path(tempfile.mkdtemp(prefix="bench_learn_"))
     t0 = time.perf_counter()
@@ -75,7 +85,7 @@ def main() -> None:
 
     from hrtem.learn.network import build_network, compile_network
 
-    model = build_network(images.label_shape[-1], input_channels=images.channels)
+    model = build_network(images.label_shape[-1], input_channels=images.channels, **net)
     compile_network(model)
     batch = [images.sample(k) for k in range(args.batch)]
     x = np.stack([b[0] for b in batch])
@@ -92,7 +102,8 @@ def main() -> None:
             pass
         pipe.append(nb * args.batch / (time.perf_counter() - t))
     g, s, p = statistics.median(gen), statistics.median(steps), statistics.median(pipe)
-    print(f"\nstore: {args.structures} sheets {data['cell_a']} Å in {t_store:.1f} s; crops {args.crop} px, batch {args.batch}; "
+    print(f"\nnetwork {net}")
+    print(f"store: {args.structures} sheets {data['cell_a']} Å in {t_store:.1f} s; crops {args.crop} px, batch {args.batch}; "
           f"threads: OMP {os.environ['OMP_NUM_THREADS']}, TF intra {tf.config.threading.get_intra_op_parallelism_threads()}")
     print("| quantity | median | repeats |")
     print("|---|---|---|")

@@ -120,6 +120,8 @@ def _yaml11_hint(text: str, old: Any, new: Any) -> str:
         return f"write {'true' if old else 'false'} for a boolean or quote it ('{text}') for a string"
     if isinstance(old, (int, float)) and ":" in text:
         return f"quote it ('{text}') or write the number ({old:g})"
+    if isinstance(old, (int, float)) and isinstance(new, str):
+        return f"write {old!r} (or quote it for a string)"
     if isinstance(old, (int, float)) and isinstance(new, (int, float)):
         return f"write {new!r} without leading zeros or underscores"
     if isinstance(new, float):
@@ -258,6 +260,13 @@ def _schema_text() -> str:
     return json.dumps(top)
 
 
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    # one validator for the process: the schema is never modified by validation
+    # (defaults are deep-copied into the instance)
+    return _Validator(json.loads(_schema_text()))
+
+
 def schema() -> dict[str, Any]:
     """The full config schema (a fresh copy)."""
     return json.loads(_schema_text())
@@ -365,7 +374,7 @@ def validate_config(config: Mapping[str, Any] | None, *, cross_field: bool | tup
     if not isinstance(config, Mapping):
         raise ConfigError(f"the config must be a mapping of keys to values, got {type(config).__name__}")
     instance = copy.deepcopy(dict(config))
-    validator = _Validator(schema())
+    validator = _validator()
     error = next(iter(sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         raise ConfigError(_message(error))

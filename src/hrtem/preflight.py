@@ -15,7 +15,6 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -75,12 +74,20 @@ BOUNDS: dict[str, tuple[float, float, bool, str]] = {
     "window": (1, 999, True, "px"),
     "threshold": (0.0, 1.0, True, ""),
     "mask_radius": (0.0, 10.0, False, ""),
+    "size": (0.0, 50.0, False, "nm"),
+    "walker": (0, 1_000_000, True, ""),
+    "tile": (16, 16384, True, "px"),
+    "overlap": (0, 4096, True, "px"),
 }
 
-#: argparse dests holding input paths (str or list of str)
-INPUTS = ("structure", "input", "images", "exit_wave", "image", "settings", "inputs", "dir")
+#: argparse dests holding input paths (str or list of str); trained models
+#: (``model``) are checked by their verbs, which say how to make one
+INPUTS = (
+    "structure", "input", "images", "exit_wave", "image", "settings", "inputs", "dir",
+    "waves", "truth", "walkers", "properties", "ensemble", "trajectory", "sweep",
+)
 #: argparse dests holding output paths
-OUTPUTS = ("output", "outdir", "maps", "html", "rst")
+OUTPUTS = ("output", "outdir", "maps", "html", "rst", "history", "frames", "workdir")
 
 
 def _option(dest: str) -> str:
@@ -117,6 +124,8 @@ def check_output(path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = 
     if not parent.is_dir():
         raise HrtemError(f"{option} {target}: {parent} is not a folder; choose another output path")
     # try it: permission bits do not tell for root, read-only mounts or /proc
+    import tempfile
+
     try:
         fd, probe = tempfile.mkstemp(prefix=".hrtem-write-probe-", dir=parent)
     except OSError as err:
@@ -137,13 +146,13 @@ def check_args(args: argparse.Namespace) -> None:
     for dest in INPUTS:
         value = given.get(dest)
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item:
+            if isinstance(item, (str, os.PathLike)) and str(item):
                 if not Path(item).exists():
                     raise HrtemError(f"input {item} does not exist; check the path")
-                inputs.append(item)
+                inputs.append(str(item))
     for dest in OUTPUTS:
         value = given.get(dest)
-        if isinstance(value, str) and value:
+        if isinstance(value, (str, os.PathLike)) and str(value):
             check_output(value, inputs, "-o" if dest == "output" else _option(dest))
 
 

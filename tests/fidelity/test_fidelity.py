@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import importlib
 import pkgutil
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,13 +16,26 @@ from hrtem.errors import HrtemError
 from hrtem.figures import fidelity
 from hrtem.figures.fidelity import COLUMNS, Claim, FigureData, collect, evaluate, write_csv, write_html, write_rst
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _catalogue_ids() -> set[str]:
+    """Figure ids of the catalogue FIGURES.md (first table column), when the shared docs are at hand."""
+    for docs in (ROOT.parent / "shared" / "docs", Path("/work/shared/docs")):
+        if (docs / "FIGURES.md").is_file():
+            text = (docs / "FIGURES.md").read_text()
+            return {i for cell in re.findall(r"^\| ([a-z0-9_, …]+) \|", text, flags=re.M)
+                    for i in re.findall(r"[a-z]+\d*_?\w*", cell) if "_" in i}
+    return set()
+
 
 def _figure_modules() -> list[str]:
-    """Every module of hrtem.figures that makes a figure (defines make())."""
+    """Every module of hrtem.figures that makes a figure (defines make()) or is a FIGURES.md id."""
+    catalogue = _catalogue_ids()
     ids = []
     for info in pkgutil.iter_modules(hrtem.figures.__path__):
         module = importlib.import_module(f"hrtem.figures.{info.name}")
-        if callable(getattr(module, "make", None)):
+        if callable(getattr(module, "make", None)) or info.name in catalogue:
             ids.append(info.name)
     return sorted(ids)
 

@@ -39,9 +39,13 @@ def test_test_count_must_leave_training_particles():
 
 
 def test_settings_map_onto_learn_keys():
-    s = learn_settings(SMALL)
+    s = learn_settings({**SMALL, "data": {"sampling_a": 0.3}, "exit_waves": {"sampling_a": 0.15}})
     assert s["microscope"]["energy_kev"] == 300
-    assert s["data"]["sampling_a"] == 0.2 and s["data"]["channels"] == 1
+    assert s["data"]["sampling_a"] == 0.3 and s["data"]["wave_sampling_a"] == 0.15 and s["data"]["channels"] == 1
+    from hrtem.learn.data import DATA_DEFAULTS, MICROSCOPE_RANGES_DEFAULTS
+
+    # every key is one of learn.data / learn.microscope (TrainingImages rejects unknown keys)
+    assert set(s["data"]) <= set(DATA_DEFAULTS) and set(s["microscope"]) <= set(MICROSCOPE_RANGES_DEFAULTS)
 
 
 def test_inverse_frequency_weights():

@@ -232,3 +232,26 @@ def test_frozen_phonon_configurations_are_stored(tmp_path, tiny_waves):
     # the static store of the same sheet has one configuration
     assert ExitWaveSet(build_exit_waves(st, {"sampling_a": 0.1}, {}, tmp_path / "s.zarr", seed=7,
                                         data={**data, "phonon_sigma_a": 0.0})).configurations == 1
+
+
+def test_fast_blur_and_transfer_agree_with_the_direct_ones(tiny_waves):
+    from scipy import ndimage
+
+    from hrtem.learn.data import _blur_exact
+
+    rng = np.random.default_rng(0)
+    x = np.arange(160)[:, None]
+    y = np.arange(120)[None, :]
+    img = (np.sin(x / 30.0) + 0.01 * y + 0.3 * rng.normal(size=(160, 120))).astype(np.float32)
+    for sigma in (8.0, 20.0):
+        ref = ndimage.gaussian_filter(img, sigma, mode="reflect", truncate=6)
+        assert np.abs(gaussian_blur(img, sigma) - ref).max() < 0.01 * np.ptp(ref)
+        assert np.abs(_blur_exact(img, sigma) - ref).max() < 0.002 * np.ptp(ref)
+    # H evaluated only inside the envelope's disc equals H everywhere to 1e-7
+    waves, _, data = tiny_waves
+    ti = TrainingImages(waves, {"data": data}, seed=0)
+    g = np.random.default_rng(1)
+    for _ in range(3):
+        mic, _, _ = ti.draw_optics(g)
+        full = mic.transfer_at(*ti._q)
+        assert np.abs(full - ti._transfer(mic)).max() < 1e-7

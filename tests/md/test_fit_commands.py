@@ -39,10 +39,31 @@ def test_walk_best_table(tmp_path):
     tab = data.csv
     assert data.meta["steps"] == "0"
     rows = {r.quantity: r for r in collect(["tab5_2"], tmp_path)}
-    assert rows["COMB3 a (0 K) of Pt"].holds == "not at this scale"  # 0 steps, not the thesis's 400
+    # the prescaled start already has the thesis's a0 (3.93 Å) within 1 %; C11 (351 GPa) is far off
+    assert rows["COMB3 a (0 K) of Pt"].holds == "yes"
+    assert rows["COMB3 C11 of Pt"].holds == "no"
     assert len(tab["property"]) == 16
     assert list(tab["fitted"]).count("*") == 10
     i = list(tab["property"]).index("a (0 K)")
     assert tab["comb3_thesis"][i] == 3.93 and tab["eam_u3_ours"][i] == pytest.approx(3.92, abs=0.005)
     assert np.isfinite(tab["comb3_ours"]).all()
     assert png.stat().st_size > 10_000
+
+
+def test_md_fitted_potential_config_checks():
+    from hrtem.config import validate_config
+    from hrtem.errors import ConfigError
+
+    ok = validate_config({"md": {"particle": {"element": "Pt"}, "potential": {"fitted": True}}})
+    assert ok["md"]["potential"]["fitted"] and ok["potentials"]["metals"] == ["Pt", "Au"]
+    with pytest.raises(ConfigError, match="md.potential.fitted"):
+        validate_config(
+            {"md": {"particle": {"element": "Au"}, "potential": {"fitted": True}}, "potentials": {"metals": ["Pt"]}}
+        )
+    with pytest.raises(ConfigError, match="md.particle.element"):
+        validate_config({"md": {"particle": {"element": "Pt"}}})
+    # thesis walk settings of §5.3 are expressible and bounded
+    sec = validate_config({"potentials": {"walk": {"steps": 400}}})["potentials"]
+    assert sec["walk"]["jump"] == 0.05 and sec["walk"]["temperature"] == 0.014
+    with pytest.raises(ConfigError):
+        validate_config({"potentials": {"walk": {"jump": 5.0}}})

@@ -4,6 +4,10 @@ The file is what `hrtem potentials best` writes (all shipped elements plus
 Pt; Pt–O and Pt–Zr start as Cu–O and Cu–Zr). Acceptance of issue 9: the
 supported particle relaxes and anneals without blow-up, with charges of the
 right signs and total charge 0.
+
+Measured (229 atoms: Pt49 on Zr60O120, 30 FIRE steps, 80 MD steps to 500 K):
+q(O) ∈ [−0.96, −0.79] e, q(Zr) ∈ [1.65, 1.85] e, q(Pt) ∈ [−0.10, +0.22] e
+(mean +0.03), Σq ≈ 1e-14 e, T_max 461 K, E_min −1295.9 eV.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ CATEGORIES = ("nan", "inf", "-inf", "huge", "wrong type", "integral float", "dup
 
 @dataclass(frozen=True)
 class Leaf:
-    path: tuple[str, ...]  # key path; "[]" = the items of an array, "*" = any key of a map
+    path: tuple[str, ...]  # key path; "[]" = the items of an array; maps use a key of their default
     kind: str  # number, integer, boolean, string, enum
     default: Any
 
@@ -84,8 +84,9 @@ def leaves(schema: dict) -> list[Leaf]:
         if isinstance(node.get("additionalProperties"), dict):
             sub = node["additionalProperties"]
             example = default if isinstance(default, dict) and default else {}
-            first = next(iter(example.values()), None)
-            walk(sub, (*path, "*"), first)
+            names = _resolve(node.get("propertyNames") or {}, schema).get("enum") or []
+            key = next(iter(example), None) or (names[0] if names else "Au")
+            walk(sub, (*path, str(key)), example.get(key))
             return
         types = [typ] if isinstance(typ, str) else list(typ or [])
         if "array" in types and isinstance(node.get("items"), dict):
@@ -108,20 +109,10 @@ def leaves(schema: dict) -> list[Leaf]:
 
 # A valid md.stages item that the stage-key mutations modify.
 _STAGE = {"name": "hold", "start_K": 300, "stop_K": 300, "steps": 20, "sample": True}
-_MAP_KEYS = {"sigma_a": "Au", "lattice_constants_a": "Au", "surface_energies_j_m2": "Au", "eam_files": "Cu"}
 
 
 def _dotted(leaf: Leaf) -> str:
-    parts: list[str] = []
-    for p in leaf.path:
-        if p == "[]":
-            parts.append("0")
-        elif p == "*":
-            # element maps use a present element; surface energies nest a facet
-            parts.append("111" if parts and parts[-2:-1] == ["surface_energies_j_m2"] else _MAP_KEYS.get(parts[-1], "Au"))
-        else:
-            parts.append(p)
-    return ".".join(parts)
+    return ".".join("0" if p == "[]" else p for p in leaf.path)
 
 
 def _named(leaf: Leaf) -> str:

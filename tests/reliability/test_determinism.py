@@ -60,3 +60,30 @@ def test_exit_waves_are_bit_identical_on_one_or_two_workers(background_load):
             waves = exit_waves(atoms, energy_kev=300, simulate=simulate, seed=5, keys=("det",))
         digests.append(_digest(waves.values))
     assert digests[0] == digests[1] == digests[2]
+
+
+def test_every_abtem_fft_is_planned_with_fftw_estimate(monkeypatch):
+    """The potential (built before the multislice) and the multislice plan with FFTW_ESTIMATE.
+
+    FFTW_MEASURE times candidate algorithms, so a busy machine picks other
+    plans in other runs (the fig2_2 potential had 4 distinct hashes in 7 runs).
+    """
+    import abtem
+    import abtem.core.fft as abtem_fft
+
+    efforts: list[str] = []
+    original = abtem_fft.get_fftw_object
+
+    def recording(*args, **kwargs):
+        efforts.append(abtem.config.get("fftw.planning_effort"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(abtem_fft, "get_fftw_object", recording)
+    simulate = validate_config({"simulate": {"sampling_a": 0.11, "slice_thickness_a": 1.0,
+                                             "frozen_phonons": {"configurations": 1}}})["simulate"]
+    atoms = _cluster()
+    projected_potential(atoms, simulate=simulate)
+    n_potential = len(efforts)
+    exit_waves(atoms, energy_kev=300, simulate=simulate, seed=1)
+    assert n_potential > 0 and len(efforts) > n_potential, "abTEM planned no FFTW transform: the test sees nothing"
+    assert set(efforts) == {"FFTW_ESTIMATE"}, efforts

@@ -88,6 +88,8 @@ def test_md_section_potential_switch():
     assert potential_name(study) == "eam:Au_u3.eam"
     snaps = study["md"]["snapshots"] * study["md"]["snapshot_every"]
     assert md["stages"][-1]["sample"] and md["stages"][-1]["steps"] == snaps
+    # it is a valid md section for `hrtem md run` (schema and cross-field checks)
+    assert validate_config({"md": md})["md"]["particle"]["element"] == "Au"
     comb = {**study, "potential": "comb3", "potential_files": {"comb3": "AuComb3.ffield"}}
     assert md_section(comb)["potential"]["kind"] == "comb3"
     assert potential_name(comb) == "comb3:AuComb3.ffield"

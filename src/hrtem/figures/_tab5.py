@@ -4,7 +4,9 @@ The acceptance of issue 9: the fitted COMB3 against the thesis's own COMB3
 column: a0 within 1 %, E_coh within 2 %, C11/C12/C44 and γ(111) within 15 %,
 ΔE(hcp−fcc) and ΔE(bcc−fcc) positive and in the thesis's order (hcp < bcc).
 Values come from the table's CSV (column ``comb3_ours``, one row per
-property); ``at_scale`` is the thesis's 400-step walk (``# steps=`` line).
+property). Every claim is evaluated whatever the walk's length (the note
+gives the steps and the objective; the thesis walked 400 steps), so a short
+default walk shows which properties it does not reach yet.
 """
 
 from __future__ import annotations
@@ -30,10 +32,6 @@ def _ours(label: str):
     return lambda d: d.scalar("comb3_ours", property=label)
 
 
-def _at_scale(d: FigureData) -> bool:
-    return float(d.meta.get("steps", 0)) >= 400
-
-
 def _phase_order(ours: object, d: FigureData) -> bool:
     hcp = d.scalar("comb3_ours", property="dE(hcp-fcc)")
     bcc = d.scalar("comb3_ours", property="dE(bcc-fcc)")
@@ -51,7 +49,6 @@ def claims(element: str) -> list[Claim]:
             source=f"003 L{row[col]}",
             ours=_ours(label),
             rel_tolerance=tol,
-            at_scale=_at_scale,
             note=lambda d: f"{d.meta.get('steps', '?')}-step walk, objective {d.meta.get('objective', '?')}",
         )
         for row in _ROWS
@@ -63,11 +60,11 @@ def claims(element: str) -> list[Claim]:
             f"COMB3 dE(hcp-fcc) < dE(bcc-fcc) of {element}",
             "eV",
             thesis="0 < hcp < bcc",
-            source=f"003 L{line[0]}-{line[1]}",
+            source=f"003 L{line[0]}",
             ours=lambda d: d.scalar("comb3_ours", property="dE(hcp-fcc)"),
             holds=_phase_order,
             criterion="0 < ΔE(hcp−fcc) < ΔE(bcc−fcc)",
-            at_scale=_at_scale,
+            note=lambda d: f"{d.meta.get('steps', '?')}-step walk",
         )
     )
     return out

@@ -267,7 +267,7 @@ def _fmt(value: Value, unit: str, digits: int) -> str:
         text = text.replace("-", "−")
     else:
         return str(value)
-    return f"{text} {unit}".rstrip() if unit and unit != "%" else (text + (" %" if unit == "%" else ""))
+    return f"{text} {unit}" if unit else text
 
 
 def claims_of(figure_id: str) -> list[Claim]:
@@ -308,7 +308,8 @@ def evaluate(figure_id: str, claim: Claim, data: FigureData) -> Row:
     except (KeyError, IndexError, ValueError, TypeError) as err:
         raise HrtemError(
             f"fidelity of {figure_id}, {claim.quantity!r}: cannot compute from {data.folder}/{figure_id}.* "
-            f"({type(err).__name__}: {err}); the figure's data must hold it"
+            f"({type(err).__name__}: {err}); the figure's data must hold it "
+            "(rerun the figure if its data predate the claim)"
         ) from err
     source = f" ({claim.source})" if claim.source else ""
     return Row(

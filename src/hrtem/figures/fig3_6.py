@@ -57,7 +57,8 @@ CLAIMS = [
     Claim("STM − GPA-2 in the strained bulk band (median ε_yy)", "%", thesis="agree (GPA agrees perfectly in the bulk)",
           source="003 L1814", ours=lambda d: 100 * abs(_median(d, "stm", "band") - _median(d, "gpa2", "band")),
           holds=lambda ours, d: ours <= 0.3, criterion="≤ 0.3 % (a tenth of the 3 % step)",
-          note=lambda d: f"STM {100 * _median(d, 'stm', 'band'):.2f} %, GPA-2 {100 * _median(d, 'gpa2', 'band'):.2f} %"),
+          note=lambda d: (f"STM {100 * _median(d, 'stm', 'band'):.2f} %, "
+                          f"GPA-2 {100 * _median(d, 'gpa2', 'band'):.2f} %")),
     Claim("largest error near the vacancy and the surface, GPA-2 vs STM", "%",
           thesis="differ significantly near defect and surfaces", source="003 L1816",
           ours=lambda d: "GPA-2 {:.2f} %, STM {:.2f} %".format(*_differ(d)),

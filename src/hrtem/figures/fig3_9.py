@@ -45,7 +45,8 @@ CLAIMS = [
     Claim("best RMS strain error, STM / GPA (noise variance 0.05)", "", thesis="neither more nor less stable to noise",
           source="003 L1861", ours=lambda d: _best_rms(d, "stm") / _best_rms(d, "gpa"),
           holds=lambda ours, d: 0.5 <= ours <= 2.0, criterion="between 0.5 and 2", digits=3,
-          note=lambda d: f"STM {100 * _best_rms(d, 'stm'):.2f} %, GPA {100 * _best_rms(d, 'gpa'):.2f} % at the most averaging"),
+          note=lambda d: (f"STM {100 * _best_rms(d, 'stm'):.2f} %, GPA {100 * _best_rms(d, 'gpa'):.2f} % "
+                          "at the most averaging")),
 ]
 
 

@@ -85,12 +85,12 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     table.add("mae_std", float(ref[ok].std()), int(ok.sum()), **c0)
     pts = pick_points(one)
     table.add("corner_over_centre", float(ref[pts["C"]] / ref[pts["A"]]), **c0)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"wspace": 0.45})
     sc = column_scatter(ax0, one, ref, vmax=float(np.nanmax(ref)), cmap="viridis")
     sc.set_clim(0, 100 * float(np.nanmax(ref)))
     for name, i in pts.items():
-        ax0.annotate(name, (one["column_x"].values[i], one["column_y"].values[i]), color="w", fontsize=11,
-                     ha="center", va="center", weight="bold")
+        ax0.annotate(name, (one["column_x"].values[i], one["column_y"].values[i]), xytext=(6, 6),
+                     textcoords="offset points", color="k", fontsize=11, weight="bold")
     fig.colorbar(sc, ax=ax0, label="MAE of ε_p (%)")
     ax0.set_title(f"MAE map, {dose_ref:g} e⁻/Å², Δf = {df / 10:g} nm, K = {one.sizes['sample']}")
     doses = mae["dose"].values

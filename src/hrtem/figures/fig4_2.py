@@ -35,7 +35,7 @@ CLAIMS = [
         ours=lambda d: 100 * _compression(d)[1][np.argmin(_compression(d)[0])],
         holds=lambda ours, d: ours < 0 and (len(_compression(d)[0]) < 2 or bool(np.all(np.diff(
             np.abs(_compression(d)[1][np.argsort(_compression(d)[0])])) < 0))),
-        criterion="< 0 (compressive) and |·| decreasing with size",
+        criterion="< 0 (compressive), magnitude decreasing with size",
         note=lambda d: "sizes " + ", ".join(f"{s:g} nm: {100 * v:.2f} %" for s, v in zip(*_compression(d)))
         + ("; one size only, the trend with size is not tested" if len(_compression(d)[0]) < 2 else ""),
     ),

@@ -23,7 +23,7 @@ __all__ = ["make", "CLAIMS"]
 
 CLAIMS = [
     Claim(
-        "mean |ε_p error|, noise-free image at the working defocus", "%", thesis=0.5, source="003 L2104",
+        "mean absolute ε_p error, noise-free image at the working defocus", "%", thesis=0.5, source="003 L2104",
         ours=lambda d: 100 * d.scalar("value", quantity="mae_ep_error"),
         holds=lambda ours, d: ours <= 0.5, criterion="≤ 0.5 %",
         note=lambda d: f"{d.meta.get('sizes_nm', '?').split()[0]} nm, {d.meta.get('potential', '')}; max "

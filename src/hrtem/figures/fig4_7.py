@@ -38,10 +38,10 @@ def _beyond_100(d, limit=11.0):
 
 
 CLAIMS = [
-    Claim("max |mean surface-relaxation error| for Δf ≤ 11 nm (both facets, all sizes)", "%", thesis=2.0,
+    Claim("largest absolute mean surface-relaxation error for Δf ≤ 11 nm (both facets, all sizes)", "%", thesis=2.0,
           source="003 L6234", ours=lambda d: 100 * _max_up_to(d), holds=lambda ours, d: ours < 2.0, criterion="< 2 %",
           note=lambda d: f"noise-free, untilted; sizes {d.meta.get('sizes_nm', '?')} nm; {d.meta.get('potential', '')}"),
-    Claim("{100} |mean surface-relaxation error| beyond 11 nm", "%", thesis="sharp rise at {100}",
+    Claim("{100} absolute mean surface-relaxation error beyond 11 nm", "%", thesis="sharp rise at {100}",
           source="003 L6235", ours=lambda d: 100 * _beyond_100(d), holds=lambda ours, d: ours >= 2.0,
           criterion="≥ 2 %", at_scale=lambda d: bool(np.any(_mean_rows(d)[0] > 11.0)),
           note="needs a defocus above 11 nm in images.study.defocus_a"),

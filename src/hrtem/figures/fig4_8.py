@@ -32,11 +32,11 @@ def _has(d, *tilts):
 
 
 CLAIMS = [
-    Claim("interior mean |ε_p error| change 0° → 2° about Ω1", "%", thesis="small up to 2°", source="003 L6265",
+    Claim("interior mean absolute ε_p error, change 0° → 2° about Ω1", "%", thesis="small up to 2°", source="003 L6265",
           ours=lambda d: 100 * (_mae(d, 2.0) - _mae(d, 0.0)), holds=lambda ours, d: abs(ours) <= 0.5,
-          criterion="|change| ≤ 0.5 %", at_scale=lambda d: _has(d, 0.0, 2.0),
+          criterion="change within ±0.5 %", at_scale=lambda d: _has(d, 0.0, 2.0),
           note=lambda d: f"Δf = working defocus, noise-free; {d.meta.get('potential', '')}"),
-    Claim("interior mean |ε_p error| 3° over 2° about Ω1", "", thesis="sharp rise between 2° and 3°",
+    Claim("interior mean absolute ε_p error, 3° over 2° about Ω1", "", thesis="sharp rise between 2° and 3°",
           source="003 L6266–6267", ours=lambda d: _mae(d, 3.0) / _mae(d, 2.0), holds=lambda ours, d: ours >= 1.5,
           criterion="ratio ≥ 1.5", at_scale=lambda d: _has(d, 2.0, 3.0)),
 ]

@@ -45,7 +45,9 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     from hrtem.figures._learn_common import input_of
     from hrtem.io.tables import read_table, write_table
 
-    h = read_table(input_of(inputs, ".csv", "training history"))
+    raw = read_table(input_of(inputs, ".csv", "training history"))
+    # validation columns are empty between validation steps
+    h = {k: np.array([float(v) if str(v).strip() else np.nan for v in col]) for k, col in raw.items()}
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
     a.plot(h["step"], h["loss"], color="C0")
     a.set_yscale("log")

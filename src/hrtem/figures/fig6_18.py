@@ -55,7 +55,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
         for k in cols:
             cols[k].extend(r[k][o])
     for ax, name in ((a, "(a) precision"), (b, "(b) recall")):
-        ax.set_xlabel("threshold t (Σ atom / Σ background of a segment)")
+        ax.set_xlabel("threshold t (learn.postprocess.threshold)")
         ax.set_title(name)
         ax.set_ylim(0, 1.02)
     a.set_ylabel("precision / recall")

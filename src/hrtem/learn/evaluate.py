@@ -122,7 +122,7 @@ def test_image(images, step: int, structure: int, microscope: Mapping[str, float
     return images.draw(step, overrides=over, augment=False, structure=structure)
 
 
-def detect(model, info: Mapping[str, Any], image: np.ndarray, sampling_a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def detect(model, postprocess: Mapping[str, Any], image: np.ndarray, sampling_a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions (Å), classes and score of every candidate (no threshold) in one image.
 
     The score is what ``learn.postprocess.threshold`` is compared with: Σ atom / Σ
@@ -131,7 +131,7 @@ def detect(model, info: Mapping[str, Any], image: np.ndarray, sampling_a: float)
     from hrtem.learn.postprocess import find_atoms, ratio
     from hrtem.learn.train import predict
 
-    pp = info.get("postprocess", {})
+    pp = dict(postprocess)
     mode = pp.get("mode", "watershed")
     probs = predict(model, image[None])[0]
     pos, cls, conf = find_atoms(probs, sampling_a, threshold=0.0, level=pp.get("level", 0.995), mode=mode, core=pp.get("core", 0.5))
@@ -183,7 +183,7 @@ def evaluate(model, info: Mapping[str, Any], stores: Mapping[str, str | Path], l
                 for _ in range(int(ev["realisations"])):
                     sample = test_image(images, step, i, mic, dose, defocus)
                     step += 1
-                    pos, _, score = detect(model, info, sample.image, sample.sampling_a)
+                    pos, _, score = detect(model, learn["postprocess"], sample.image, sample.sampling_a)
                     hi = (crop - 1) * sample.sampling_a - margin
                     truth = sample.positions_a[_inside(sample.positions_a, margin, hi)]
                     _, owner = tree.query(np.mod(truth, waves.cell_a))

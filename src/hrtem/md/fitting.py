@@ -88,7 +88,7 @@ def read_targets(
     if path is None:
         from importlib import resources  # noqa: PLC0415
 
-        text = resources.files("hrtem.data").joinpath("comb3_targets.csv").read_text()
+        text = (resources.files("hrtem") / "data" / "comb3_targets.csv").read_text()
     else:
         p = Path(path)
         if not p.is_file():

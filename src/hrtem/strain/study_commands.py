@@ -57,6 +57,7 @@ def md_section(study: dict[str, Any]) -> dict[str, Any]:
     t = float(md.get("temperature_K", 300.0))
     every = int(md.get("snapshot_every", 200))
     return {
+        "particle": {"element": element},
         "potential": potential,
         "timestep_fs": float(md.get("timestep_fs", 2.0)),
         "langevin_damp_fs": float(md.get("langevin_damp_fs", 100.0)),
