@@ -109,7 +109,7 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| generator, one thread (images/s) | {g:.1f} | {', '.join(f'{v:.1f}' for v in gen)} |")
     print(f"| generator, tf.data pipeline (images/s) | {p:.1f} | {', '.join(f'{v:.1f}' for v in pipe)} |")
-    print(f"| training step, default network (steps/s) | {s:.3f} | {', '.join(f'{v:.3f}' for v in steps)} |")
+    print(f"| training step, network above (steps/s) | {s:.3f} | {', '.join(f'{v:.3f}' for v in steps)} |")
     print(f"| training consumption (images/s = steps/s x batch) | {s * args.batch:.2f} | |")
     print(f"| ratio generator (one thread) / consumption | {g / (s * args.batch):.1f} | goal >= 2 |")
 
@@ -136,7 +136,7 @@ def main() -> None:
         t = time.perf_counter()
         for _ in range(n):
             detect_array(img, det, sampling_a=det.sampling_a)
-        label = "trained" if args.model is not None else "untrained default network"
+        label = "trained" if args.model is not None else "untrained network above"
         print(f"| hrtem detect path ({label}), {args.frame}x{args.frame} at the model pixel (frames/s) "
               f"| {n / (time.perf_counter() - t):.3f} | |")
     for peer in ("atomap", "atomai"):

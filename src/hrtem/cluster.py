@@ -2,7 +2,8 @@
 
 The ``dask`` config section (``src/hrtem/schemas/sections/dask.schema.yaml``)
 chooses it for the steps that build Dask graphs of independent tasks (the image
-ensembles of :mod:`hrtem.simulate.ensemble`):
+ensembles of :mod:`hrtem.simulate.ensemble` and their strain measurement,
+:func:`hrtem.strain.accuracy.measure_ensemble`):
 
 ``scheduler: null`` (or ``threads``)
     the local threaded scheduler with the rule's ``threads`` workers (default);
@@ -29,7 +30,7 @@ from typing import Any
 
 from hrtem.errors import HrtemError
 
-__all__ = ["SCHEMES", "compute", "distributed_client", "scheduler_of"]
+__all__ = ["SCHEMES", "cli_section", "compute", "distributed_client", "scheduler_of"]
 
 #: address schemes of a dask.distributed scheduler
 SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
@@ -47,6 +48,16 @@ def scheduler_of(section: Mapping[str, Any] | None) -> str | None:
             "'slurm' (dask-jobqueue) or an address like tcp://host:8786"
         )
     return name
+
+
+def cli_section(text: str | None, scheduler: str | None) -> dict[str, Any]:
+    """The validated ``dask`` section from a ``--dask`` JSON option and a ``--scheduler`` override."""
+    from hrtem.config import parse_json_object, validate_config  # noqa: PLC0415
+
+    section = parse_json_object(text, "--dask") if text else {}
+    if scheduler is not None:
+        section["scheduler"] = scheduler
+    return validate_config({"dask": section})["dask"]
 
 
 def _slurm_cluster(slurm: Mapping[str, Any]):
@@ -69,6 +80,8 @@ def _slurm_cluster(slurm: Mapping[str, Any]):
         kwargs["queue"] = str(slurm["queue"])
     if slurm.get("local_directory"):
         kwargs["local_directory"] = str(slurm["local_directory"])
+    if slurm.get("log_directory"):
+        kwargs["log_directory"] = str(slurm["log_directory"])
     cluster = SLURMCluster(**kwargs)
     cluster.scale(jobs=int(slurm.get("jobs", 1)))
     return cluster

@@ -98,6 +98,9 @@ def test_sample_microscope_table_6_1_ranges_and_determinism():
     assert df.min() >= -200 and df.max() <= 200 and df.std() == pytest.approx(400 / np.sqrt(12), rel=0.15)
     assert cs.min() >= -2e5 and cs.max() <= 2e5  # ±20 µm in Å
     assert fs.min() >= 20 and fs.max() <= 40
+    # Table 6.1's deflection read as pm: sigma in [0, 0.25] A keeps Ed(0.5 1/A) >= exp(-1/128)
+    sigma = np.array([m.deflection_sigma_a for m in ms])
+    assert sigma.min() >= 0 and sigma.max() <= 0.25 and sigma.max() > 0.2
     assert len({m.defocus_a for m in ms}) == 200
 
 

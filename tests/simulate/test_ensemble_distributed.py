@@ -21,6 +21,7 @@ def local_cluster():
         yield cluster
 
 
+@pytest.mark.slow
 def test_local_cluster_writes_the_same_bytes_as_threads(tmp_path, sections, local_cluster):  # noqa: F811
     threaded = _tree(_run(tmp_path, "threads", sections, threads=2))
     microscope, detector = sections
@@ -57,6 +58,7 @@ def test_unreachable_scheduler_is_one_clear_error():
         compute([dask.delayed(int)(1)], dask={"scheduler": "tcp://127.0.0.1:9", "connect_timeout_s": 2})
 
 
+@pytest.mark.slow
 def test_noise_cli_with_a_scheduler_address_matches_threads(tmp_path, sections, local_cluster):  # noqa: F811
     """``hrtem noise --scheduler ADDRESS`` runs on the cluster; same bytes as ``--threads 2``."""
     from hrtem.cli import main
@@ -72,3 +74,15 @@ def test_noise_cli_with_a_scheduler_address_matches_threads(tmp_path, sections, 
     assert threaded.keys() == on_cluster.keys() and len([k for k in threaded if k.startswith("image/c/")]) == 4
     for key in threaded:
         assert on_cluster[key] == threaded[key], key
+
+
+def test_a_bad_scheduler_on_the_command_line_is_one_line_naming_the_key(tmp_path, capsys):
+    from hrtem.cli import main
+    from hrtem.io import write_dataset
+
+    write_dataset(_waves(n_tilt=1, shape=(32, 32)).isel(tilt=0), tmp_path / "waves.zarr")
+    code = main(["simulate", "ensemble", str(tmp_path / "waves.zarr"), "--dose", "100",
+                 "--scheduler", "node17:8786", "-o", str(tmp_path / "out.zarr")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "dask.scheduler" in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out.zarr").exists()

@@ -100,7 +100,7 @@ def test_facets_need_enough_points():
     assert (f == 0).all() and np.isnan(n).all()
 
 
-def _chain(tmp_path, field: dict, *, threads=(1,)):
+def _chain(tmp_path, field: dict, *, threads=(1,), scheduler=None):
     """The study's own verbs on a tiny particle: truth → exit waves (--md) → ensemble → measure."""
     from hrtem.cli import main
     from hrtem.config import validate_config
@@ -129,6 +129,11 @@ def _chain(tmp_path, field: dict, *, threads=(1,)):
         assert main(["study", "measure", str(tmp_path / "images.zarr"), "--truth", str(tmp_path / "truth.zarr"),
                      "--params", p, "--threads", str(th), "-o", str(m)]) == 0
         out.append(read_dataset(m))
+    if scheduler is not None:  # the same measurement on a dask.distributed cluster
+        m = tmp_path / "measured_cluster.zarr"
+        assert main(["study", "measure", str(tmp_path / "images.zarr"), "--truth", str(tmp_path / "truth.zarr"),
+                     "--params", p, "--scheduler", scheduler, "-o", str(m)]) == 0
+        out.append(read_dataset(m))
     return read_dataset(tmp_path / "truth.zarr"), out
 
 
@@ -136,9 +141,14 @@ def _chain(tmp_path, field: dict, *, threads=(1,)):
 def test_chain_measures_uniform_field_back(tmp_path):
     """2 % uniform planar strain put in by hand is measured back within the noise (10⁴ e⁻/Å², 8.5 nm).
 
-    Also: the measurement store has the sweep as dimensions and is identical on 1 and 2 Dask workers.
+    Also: the measurement store has the sweep as dimensions and is identical on 1 and 2 Dask workers
+    and on a dask.distributed LocalCluster (``--scheduler``).
     """
-    truth, (m1, m2) = _chain(tmp_path, {"kind": "uniform", "planar": 0.02}, threads=(1, 2))
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        truth, (m1, m2, m3) = _chain(tmp_path, {"kind": "uniform", "planar": 0.02}, threads=(1, 2),
+                                     scheduler=cluster.scheduler_address)
     inner = truth["interior"].values == 1
     np.testing.assert_allclose(np.nanmean(truth["ep"].values[inner]), 0.02, atol=5e-4)
     assert m1["ep"].dims == ("tilt", "defocus", "dose", "sample", "column")
@@ -152,6 +162,7 @@ def test_chain_measures_uniform_field_back(tmp_path):
     assert float(m1["found"].mean()) > 0.97
     for k in ("ep", "ep_error", "found", "noise_free_ep"):
         np.testing.assert_array_equal(m1[k].values, m2[k].values)
+        np.testing.assert_array_equal(m1[k].values, m3[k].values)
 
 
 @pytest.mark.slow

@@ -134,7 +134,7 @@ def test_ensemble_on_dask_workers_started_by_slurmcluster(tmp_path):
 
     section = validate_config({"dask": {"scheduler": "slurm", "slurm": {
         "jobs": 1, "cores": 2, "memory_mb": 1000, "walltime_min": 5, "start_timeout_s": 120,
-        "local_directory": str(tmp_path / "worker")}}})["dask"]
+        "local_directory": str(tmp_path / "worker"), "log_directory": str(tmp_path / "logs")}}})["dask"]
     detector = dict(validate_config({})["images"]["detector"], sampling_a=0.2)
 
     def camera(i, j):
@@ -150,6 +150,7 @@ def test_ensemble_on_dask_workers_started_by_slurmcluster(tmp_path):
     # the tasks ran inside a SLURM job
     jobs = {(tmp_path / f"job-0-{j}").read_text() for j in range(2)}
     assert len(jobs) == 1 and jobs.pop().isdigit()
+    assert list((tmp_path / "logs").glob("dask-worker-*.err")), "the worker job's output goes to log_directory"
     for threaded in (tmp_path / "threads.zarr").rglob("*"):
         if threaded.is_file():
             other = tmp_path / "slurm.zarr" / threaded.relative_to(tmp_path / "threads.zarr")

@@ -314,6 +314,7 @@ rule study_measure:
         directory(res("study/{size}nm/measured_axis{axis}.zarr")),
     params:
         p=lambda wc: params_json("images", "study"),
+        dask=lambda wc: params_json("dask"),
         axis=lambda wc: wc.axis,
     threads: config["images"]["study"]["threads"]
     resources:
@@ -325,7 +326,7 @@ rule study_measure:
         res("logs/study_measure/{size}nm_axis{axis}.log"),
     shell:
         "hrtem study measure {input.images} --truth {input.truth} --params {params.p:q} "
-        "--tilt-axis-deg {params.axis} --threads {threads} -o {output} > {log} 2>&1"
+        "--tilt-axis-deg {params.axis} --threads {threads} --dask {params.dask:q} -o {output} > {log} 2>&1"
 
 
 rule study_collect:

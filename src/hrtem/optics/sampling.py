@@ -12,10 +12,11 @@ Keys that are not given take the config defaults (or the ``base`` section).
 ``mtf`` and ``envelopes`` are nested dicts of the same form. Draws happen in a
 fixed (sorted-key) order, so the same rng state gives the same microscope.
 
-:data:`TABLE_6_1` is the graphene preset (80 kV). Its deflection range is the
-printed "0–25 Å" (Eq. 2.19's σ); note that σ = 25 Å makes Ed(0.5 Å⁻¹) =
-e⁻⁷⁸, i.e. removes all atomic contrast, so the printed unit is doubtful —
-callers that want a milder blur pass their own range.
+:data:`TABLE_6_1` is the graphene preset (80 kV). Its deflection range is
+printed "0–25 Å" (Eq. 2.19's σ), but σ = 25 Å makes Ed(0.5 Å⁻¹) = e⁻⁷⁸ and
+removes all atomic contrast; the project reads it as pm, σ ∈ [0, 0.25] Å
+(SCIENCE.md §4), as the config key ``learn.microscope.deflection_sigma_a``
+does. Callers that want a wider blur pass their own range.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ TABLE_6_1: dict[str, dict[str, Any]] = {
         "c5_mm": [0.0, 5.0],
         "astigmatism_a": [0.0, 100.0],
         "astigmatism_angle_deg": [0.0, 360.0],
-        "deflection_sigma_a": [0.0, 25.0],  # as printed; see module docstring
+        "deflection_sigma_a": [0.0, 0.25],  # printed "0-25", read as pm; see module docstring
         "focal_spread_a": [20.0, 40.0],
     },
     "detector": {

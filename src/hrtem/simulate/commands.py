@@ -39,12 +39,9 @@ def _section(name: str, text: str) -> dict[str, Any]:
 
 def _dask_section(text: str, scheduler: str | None) -> dict[str, Any]:
     """The ``dask`` section from ``--dask`` JSON, with ``--scheduler`` overriding its scheduler."""
-    from hrtem.config import parse_json_object, validate_config
+    from hrtem.cluster import cli_section
 
-    section = parse_json_object(text, "--dask") if text else {}
-    if scheduler is not None:
-        section["scheduler"] = scheduler
-    return validate_config({"dask": section})["dask"]
+    return cli_section(text, scheduler)
 
 
 def _write(data: xr.DataArray | xr.Dataset, path: str, *, rule: str, seed: int | None, config: Any) -> None:

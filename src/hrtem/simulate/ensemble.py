@@ -295,16 +295,21 @@ def write_ensemble(
     )
     encoding = {"image": {"chunks": chunks}, "noise_free": {"chunks": (1, 1, nx, ny)}}
 
-    def noise_free(cam: np.ndarray, i: int, j: int, group: Any) -> int:
-        group["noise_free"][i, j] = apply_mtf(cam, pixel, mtf_model, **mtf_params).astype(np.float32)
+    # The zarr arrays are opened once and captured by the tasks (not passed as
+    # task arguments): opening one per task re-reads its metadata, and Dask
+    # walks every argument of every task when it builds the graph.
+    arrays: dict[str, Any] = {}
+
+    def noise_free(cam: np.ndarray, i: int, j: int) -> int:
+        arrays["noise_free"][i, j] = apply_mtf(cam, pixel, mtf_model, **mtf_params).astype(np.float32)
         return 1
 
-    def noise_block(cam: np.ndarray, i: int, j: int, k: int, b: int, group: Any) -> int:
+    def noise_block(cam: np.ndarray, i: int, j: int, k: int, b: int) -> int:
         lo, hi = b * block, min(samples, (b + 1) * block)
         generator = rng(seed, *keys, i, j, k, b)
         stack = np.broadcast_to(cam, (hi - lo, nx, ny))
         counts = shot_noise(stack, doses[k], pixel, generator, normalise=normalise)
-        group["image"][i, j, k, lo:hi] = apply_mtf(counts, pixel, mtf_model, **mtf_params).astype(np.float32)
+        arrays["image"][i, j, k, lo:hi] = apply_mtf(counts, pixel, mtf_model, **mtf_params).astype(np.float32)
         return 1
 
     def checked_camera(i: int, j: int) -> np.ndarray:
@@ -316,6 +321,7 @@ def write_ensemble(
     with atomic_path(path) as tmp:
         template.to_zarr(tmp, mode="w", compute=False, zarr_format=3, consolidated=False, encoding=encoding)
         group = zarr.open_group(tmp, mode="r+", zarr_format=3)
+        arrays.update(image=group["image"], noise_free=group["noise_free"])
         with distributed_client(dask_cluster) as client:
 
             def run(batch: list[Any]) -> tuple:
@@ -332,11 +338,11 @@ def write_ensemble(
             #    the memory) stay the same size for any number of samples
             def tasks():
                 for i, j in pairs:
-                    yield dask.delayed(noise_free, pure=False)(cam_of[i, j], i, j, group, dask_key_name=f"free-{i}-{j}")
+                    yield dask.delayed(noise_free, pure=False)(cam_of[i, j], i, j, dask_key_name=f"free-{i}-{j}")
                     for k in range(len(doses)):
                         for b in range(n_blocks):
                             yield dask.delayed(noise_block, pure=False)(
-                                cam_of[i, j], i, j, k, b, group, dask_key_name=f"noise-{i}-{j}-{k}-{b}"
+                                cam_of[i, j], i, j, k, b, dask_key_name=f"noise-{i}-{j}-{k}-{b}"
                             )
 
             batch_size = max(64, 16 * int(threads))
@@ -426,13 +432,21 @@ def image_ensemble(
     camera = _camera(detector)
     shape = resampled_shape((exit_wave.sizes["x"], exit_wave.sizes["y"]), sampling, camera.sampling_a)
     waves_xy = exit_wave.transpose(*(("tilt",) if has_tilt else ()), "config", "x", "y")
+    # The lens tasks (one per tilt × defocus) come first and every noise task
+    # waits for one: with fewer of them than threads, their FFTs share the
+    # idle threads (a single defocus on 2 threads: 2 FFT workers). On a
+    # distributed cluster each task keeps to one thread.
+    from hrtem.cluster import scheduler_of
+
+    n_lens = len(tilts) * len(defoci)
+    lens_workers = 1 if scheduler_of(dask_cluster) else max(1, int(threads) // n_lens)
 
     def camera_image(i: int, j: int) -> np.ndarray:
         import dask
 
         with dask.config.set(scheduler="synchronous"):  # a lazy store is read inside this task
             waves = np.asarray((waves_xy.isel(tilt=i) if has_tilt else waves_xy).values)
-        intensity = scope.with_(defocus_a=defoci[j]).image(waves, sampling)
+        intensity = scope.with_(defocus_a=defoci[j]).image(waves, sampling, workers=lens_workers)
         return resample_bilinear(intensity, sampling, camera.sampling_a)
 
     info = {

@@ -401,6 +401,7 @@ def measure_ensemble(
     *,
     threads: int = 1,
     attrs: Mapping[str, Any] | None = None,
+    dask_cluster: Mapping[str, Any] | None = None,
 ) -> Path:
     """Measure every image of an ensemble store; write per-column results to a Zarr store.
 
@@ -411,7 +412,9 @@ def measure_ensemble(
     column)`` and ``noise_free_<name> (tilt, defocus, column)``, plus the true
     columns (``truth_*``, dim ``column``). One Dask task per input chunk reads
     its images, measures them and writes its own region; the numbers do not
-    depend on ``threads``. Written atomically.
+    depend on ``threads``. Written atomically. ``dask_cluster`` (the ``dask``
+    config section) runs the tasks on a ``dask.distributed`` cluster instead
+    of local threads (:mod:`hrtem.cluster`); the numbers are the same.
     """
     import dask
     import dask.array as dsa
@@ -483,7 +486,9 @@ def measure_ensemble(
                     for b in range(n_blocks):
                         tasks.append(dask.delayed(task, pure=False)(i, j, k, b, group,
                                                                     dask_key_name=f"measure-{i}-{j}-{k}-{b}"))
-        done = dask.compute(*tasks, scheduler="threads", num_workers=int(threads))
+        from hrtem.cluster import compute
+
+        done = compute(tasks, threads=int(threads), dask=dask_cluster)
         if sum(done) != nt * nd * (1 + nq * ns):
             raise HrtemError(f"measurement store {path}: some blocks were not written; re-run the rule")
     return Path(path)

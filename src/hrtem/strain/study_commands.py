@@ -134,7 +134,11 @@ def _measure(args: argparse.Namespace) -> int:
     truth = truth.drop_vars([c for c in ("slice_column", "slice_x", "slice_y") if c in truth.variables])
     attrs = provenance(config=study, rule="study measure", potential=truth.attrs.get("potential", potential_name(study)),
                        truth=str(args.truth), tilt_axis_deg=args.tilt_axis_deg)
-    measure_ensemble(args.ensemble, truth, args.output, settings, threads=args.threads, attrs=attrs)
+    from hrtem.cluster import cli_section
+
+    cluster = cli_section(args.dask, args.scheduler)
+    measure_ensemble(args.ensemble, truth, args.output, settings, threads=args.threads, attrs=attrs,
+                     dask_cluster=cluster)
     print(f"{args.output}: measured {args.ensemble}")
     return 0
 
@@ -187,6 +191,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--params", default="", help="the images.study config section as JSON")
     q.add_argument("--tilt-axis-deg", type=float, default=0.0, help="tilt axis of the ensemble (recorded)")
     q.add_argument("--threads", type=int, default=1, help="Dask worker threads")
+    q.add_argument("--dask", default="", help="config section 'dask' as JSON (where the tasks run; default local threads)")
+    q.add_argument("--scheduler", default=None,
+                   help="dask.distributed scheduler address (tcp://host:8786) or 'slurm'; overrides dask.scheduler")
     q.add_argument("-o", "--output", required=True, help="output Zarr store")
     q.set_defaults(func=_measure)
 
