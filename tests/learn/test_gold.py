@@ -329,3 +329,31 @@ def test_counting_model_trains_on_a_gold_store_with_three_focal_channels(tmp_pat
     assert out["steps"] == 2
     assert info["input_channels"] == 3 and info["n_classes"] == 12 and info["energy_kev"] == 300.0
     assert info["data"]["focal_series"]["defoci_a"] == [-170.0, -40.0, 90.0]
+
+
+def test_series_agreement_reads_detect_table_and_truth(tmp_path):
+    import xarray as xr
+
+    from hrtem.io import write_dataset
+    from hrtem.io.tables import write_table
+    from hrtem.learn.gold import series_agreement
+
+    ts = surface_time_series({"time_series": {"frames": 4, "moves_per_frame": 3}}, seed=9)
+    truth = xr.Dataset({"site_xy": (("site", "xy"), ts.site_xy), "site_height": (("frame", "site"), ts.site_height)})
+    write_dataset(truth, tmp_path / "truth.zarr")
+    occ = ts.site_height > 0
+    frame = np.concatenate([np.full(row.sum(), f) for f, row in enumerate(occ)])
+    xy = np.concatenate([ts.site_xy[row] for row in occ])
+    write_table({"frame": frame, "x_a": xy[:, 0], "y_a": xy[:, 1], "class": np.ones(len(frame))}, tmp_path / "d.csv")
+    out = series_agreement(tmp_path / "d.csv", tmp_path / "truth.zarr")
+    assert out["state_agreement_pct"] == 100.0 and out["n_seen"] == occ.any(axis=0).sum()
+    np.testing.assert_allclose(out["events_detected"], ts.events)
+    # drop every detection of the last frame: those sites look empty there
+    keep = frame < 3
+    write_table({"frame": frame[keep], "x_a": xy[keep, 0], "y_a": xy[keep, 1]}, tmp_path / "e.csv")
+    bad = series_agreement(tmp_path / "e.csv", tmp_path / "truth.zarr")
+    assert not bad["detected"][3].any()
+    assert bad["state_agreement_pct"] == pytest.approx(100.0 * (1 - occ[3][bad["seen"]].sum() / (4 * bad["n_seen"])))
+    write_table({"frame": [7.0], "x_a": [1.0], "y_a": [1.0]}, tmp_path / "f.csv")
+    with pytest.raises(HrtemError, match="frame numbers"):
+        series_agreement(tmp_path / "f.csv", tmp_path / "truth.zarr")

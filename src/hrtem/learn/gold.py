@@ -55,6 +55,7 @@ __all__ = [
     "image_time_series",
     "detected_occupancy",
     "occupancy_agreement",
+    "series_agreement",
     "count_errors",
     "wulff_test_particle",
 ]
@@ -508,6 +509,35 @@ def occupancy_agreement(true_occupied: np.ndarray, detected: np.ndarray) -> dict
         "event_agreement_pct": pct(np.isclose(ev_t[seen], ev_d[seen])),
         "occupancy_mae_pct": pct(np.abs(occ_t[seen] - occ_d[seen])),
     }
+
+
+def series_agreement(detections_csv: Any, truth_store: Any, radius_a: float = 0.5) -> dict[str, Any]:
+    """Occupancy/event agreement of ``hrtem detect``'s table of a frame stack with ``truth.zarr``.
+
+    ``detections_csv``: the ``frame, x_a, y_a, …`` table of ``hrtem detect``
+    on ``frames.zarr`` (image and site coordinates coincide there);
+    ``truth_store``: ``truth.zarr`` of ``hrtem gold series``. Frames without a
+    detection count as empty. Returns :func:`occupancy_agreement`'s dict plus
+    ``detected (F, S)`` and ``site_xy``.
+    """
+    from hrtem.io import open_store
+    from hrtem.io.tables import read_table
+
+    truth = open_store(truth_store)
+    site_xy = np.asarray(truth["site_xy"].values, float)
+    true_occ = np.asarray(truth["site_height"].values) > 0
+    table = read_table(detections_csv)
+    missing = [c for c in ("frame", "x_a", "y_a") if c not in table]
+    if missing:
+        raise HrtemError(f"{detections_csv}: missing column(s) {', '.join(missing)}; expected hrtem detect's table")
+    frame = np.asarray(table["frame"], float).astype(int)
+    if len(frame) and (frame.min() < 0 or frame.max() >= len(true_occ)):
+        raise HrtemError(f"{detections_csv}: frame numbers must be 0 … {len(true_occ) - 1} (the frames of {truth_store})")
+    xy = np.column_stack([np.asarray(table["x_a"], float), np.asarray(table["y_a"], float)])
+    detected = detected_occupancy(site_xy, [xy[frame == f] for f in range(len(true_occ))], radius_a)
+    out = occupancy_agreement(true_occ, detected)
+    out.update(detected=detected, site_xy=site_xy)
+    return out
 
 
 # --------------------------------------------------------------------------- evaluation helpers
