@@ -72,7 +72,7 @@ def test_time_series_is_deterministic_per_seed():
     assert c.site_height.shape != a.site_height.shape or not np.array_equal(c.site_height, a.site_height)
 
 
-def test_time_series_conserves_atoms_and_changes_only_the_surface():
+def test_time_series_conserves_atoms_and_moves_change_few_columns():
     ts = surface_time_series({"time_series": {"frames": 6, "moves_per_frame": 5}}, seed=2)
     n0 = len(ts.frames[0])
     np.testing.assert_array_equal(ts.n_atoms, n0)  # hops only: closed system
