@@ -128,30 +128,16 @@ def build_ceria_exit_waves(
     seed: int,
 ) -> tuple[Path, Path]:
     """Exit waves of the training and held-out particles: ``out_dir/train.zarr``, ``out_dir/test.zarr``."""
-    from hrtem.config import validate_config
-    from hrtem.learn.data import build_exit_waves
+    from hrtem.learn.data import build_split_exit_waves
 
     c = _section(section)
     structures = ceria_structures(c, seed)
     n_test = int(c["structures"]["test_count"])
-    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
-    sim.update(
-        sampling_a=float(c["exit_waves"]["sampling_a"]),
-        slice_thickness_a=float(c["exit_waves"]["slice_thickness_a"]),
+    paths = build_split_exit_waves(
+        {"train": structures[:-n_test], "test": structures[-n_test:]}, c["exit_waves"], simulate,
+        learn_settings(c), out_dir, seed, "ceria", int(c["labels"]["max_height"]),
     )
-    settings = learn_settings(c)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    k = int(c["labels"]["max_height"])
-    paths = []
-    for name, group in (("train", structures[:-n_test]), ("test", structures[-n_test:])):
-        paths.append(
-            build_exit_waves(
-                group, sim, settings["microscope"], out / f"{name}.zarr", seed, ("ceria", "exit_waves", name),
-                data=settings["data"], n_classes=k,
-            )
-        )
-    return paths[0], paths[1]
+    return paths["train"], paths["test"]
 
 
 # --------------------------------------------------------------------------- class weights

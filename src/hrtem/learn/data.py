@@ -319,6 +319,54 @@ def build_exit_waves(
     )
 
 
+def build_split_exit_waves(
+    splits: Mapping[str, Sequence[Any]],
+    exit_waves: Mapping[str, Any],
+    simulate: Mapping[str, Any] | None,
+    settings: Mapping[str, Any],
+    out_dir: str | os.PathLike,
+    seed: int,
+    study: str,
+    n_classes: int,
+) -> dict[str, Path]:
+    """Exit waves of named groups of structures (``train``, ``test``…) of one study.
+
+    Each group goes to ``out_dir/<name>.zarr`` through :func:`build_exit_waves`,
+    simulated with the ``simulate`` section (defaults filled in) at the study's
+    own ``exit_waves.sampling_a`` and ``exit_waves.slice_thickness_a`` (Å), and
+    seeded by ``(seed, study, "exit_waves", name)``.
+
+    Parameters
+    ----------
+    splits
+        ``{name: structures}``.
+    exit_waves
+        The study's ``exit_waves`` section (``sampling_a``, ``slice_thickness_a``).
+    simulate
+        The ``simulate`` config section (may be partial or ``None``).
+    settings
+        ``{"microscope": …, "data": …}`` as for :class:`TrainingImages`.
+    out_dir, seed, study, n_classes
+        Output folder, config seed, study name (``ceria``, ``shapes``…), label classes.
+    """
+    from hrtem.config import validate_config
+
+    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    sim.update(
+        sampling_a=float(exit_waves["sampling_a"]),
+        slice_thickness_a=float(exit_waves["slice_thickness_a"]),
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return {
+        name: build_exit_waves(
+            group, sim, settings["microscope"], out / f"{name}.zarr", seed, (study, "exit_waves", name),
+            data=settings["data"], n_classes=int(n_classes),
+        )
+        for name, group in splits.items()
+    }
+
+
 class ExitWaveSet:
     """A store written by :func:`build_exit_waves`, opened lazily.
 

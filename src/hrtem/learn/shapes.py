@@ -139,36 +139,23 @@ def build_shape_exit_waves(
     seed: int,
 ) -> tuple[Path, Path]:
     """Films, particles and their exit waves: ``out_dir/{train,test}.zarr`` and ``out_dir/test.csv``."""
-    from hrtem.config import validate_config
-    from hrtem.learn.data import build_exit_waves
+    from hrtem.learn.data import build_split_exit_waves
 
     c = _section(section)
     films = carbon_films(c, seed)
     train, test = shape_structures(c, seed, films)
-    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
-    sim.update(
-        sampling_a=float(c["exit_waves"]["sampling_a"]),
-        slice_thickness_a=float(c["exit_waves"]["slice_thickness_a"]),
+    paths = build_split_exit_waves(
+        {"train": train, "test": test}, c["exit_waves"], simulate, learn_settings(c), out_dir, seed, "shapes",
+        len(c["structures"]["shapes"]),
     )
-    settings = learn_settings(c)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    k = len(c["structures"]["shapes"])
-    paths = []
-    for name, group in (("train", train), ("test", test)):
-        paths.append(
-            build_exit_waves(
-                group, sim, settings["microscope"], out / f"{name}.zarr", seed, ("shapes", "exit_waves", name),
-                data=settings["data"], n_classes=k,
-            )
-        )
     with open(out / "test.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["structure", "shape", "class", "film_thickness_a", "diameter_nm", "atoms"])
         for i, a in enumerate(test):
             w.writerow([i, a.info["shape"], int(a.info["label_class"][0]), a.info["film_thickness_a"],
                         f"{a.info['diameter_nm']:.3f}", int(a.info["label_height"][0])])
-    return paths[0], paths[1]
+    return paths["train"], paths["test"]
 
 
 class ShapeImages:
