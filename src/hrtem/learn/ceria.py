@@ -103,22 +103,10 @@ def ceria_structures(section: Mapping[str, Any] | None, seed: int) -> list[ase.A
 
 def learn_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
     """``{"data": …, "microscope": …}`` for :class:`hrtem.learn.data.TrainingImages` from ``ceria``."""
+    from hrtem.learn.data import study_settings
+
     c = _section(section)
-    m = c["microscope"]
-    d = c["data"]
-    return {
-        "microscope": {k: v for k, v in m.items()},
-        "data": {
-            "wave_sampling_a": float(c["exit_waves"]["sampling_a"]),
-            "sampling_a": float(d["sampling_a"]),
-            "crop_px": int(d["crop_px"]),
-            "label_sigma_a": float(d["label_sigma_a"]),
-            "lcn_sigma_a": float(d["lcn_sigma_a"]),
-            "phonon_configurations": 1,
-            "phonon_sigma_a": 0.0,
-            "channels": 1,
-        },
-    }
+    return study_settings(c, c["data"]["label_sigma_a"])
 
 
 def build_ceria_exit_waves(

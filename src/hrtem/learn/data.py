@@ -319,6 +319,31 @@ def build_exit_waves(
     )
 
 
+def study_settings(study: Mapping[str, Any], label_sigma_a: float, **data: Any) -> dict[str, Any]:
+    """``{"microscope": …, "data": …}`` for :class:`TrainingImages` from a study's config section.
+
+    The study section (``ceria``, ``shapes``…) gives ``microscope``,
+    ``exit_waves.sampling_a`` and ``data.{sampling_a, crop_px, lcn_sigma_a}`` (Å,
+    px); one static configuration and one channel; ``data`` overrides or adds
+    ``learn.data`` keys (e.g. ``scale_jitter=0.0``).
+    """
+    d = study["data"]
+    return {
+        "microscope": dict(study["microscope"]),
+        "data": {
+            "wave_sampling_a": float(study["exit_waves"]["sampling_a"]),
+            "sampling_a": float(d["sampling_a"]),
+            "crop_px": int(d["crop_px"]),
+            "label_sigma_a": float(label_sigma_a),
+            "lcn_sigma_a": float(d["lcn_sigma_a"]),
+            "phonon_configurations": 1,
+            "phonon_sigma_a": 0.0,
+            "channels": 1,
+            **data,
+        },
+    }
+
+
 def build_split_exit_waves(
     splits: Mapping[str, Sequence[Any]],
     exit_waves: Mapping[str, Any],

@@ -114,22 +114,9 @@ def shape_structures(
 
 def learn_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
     """``{"data": …, "microscope": …}`` for :class:`hrtem.learn.data.TrainingImages` from ``shapes``."""
-    c = _section(section)
-    d = c["data"]
-    return {
-        "microscope": dict(c["microscope"]),
-        "data": {
-            "wave_sampling_a": float(c["exit_waves"]["sampling_a"]),
-            "sampling_a": float(d["sampling_a"]),
-            "crop_px": int(d["crop_px"]),
-            "lcn_sigma_a": float(d["lcn_sigma_a"]),
-            "label_sigma_a": 1.0,
-            "phonon_configurations": 1,
-            "phonon_sigma_a": 0.0,
-            "channels": 1,
-            "scale_jitter": 0.0,
-        },
-    }
+    from hrtem.learn.data import study_settings
+
+    return study_settings(_section(section), 1.0, scale_jitter=0.0)
 
 
 def build_shape_exit_waves(
