@@ -16,7 +16,7 @@ pytest.importorskip("tensorflow")
 
 from hrtem.errors import HrtemError  # noqa: E402
 from hrtem.learn.metrics import match  # noqa: E402
-from hrtem.learn.network import bilinear_kernel, build_network, make_loss  # noqa: E402
+from hrtem.learn.network import bilinear_kernel, build_network, make_loss, recalibrate_batch_norm  # noqa: E402
 from hrtem.learn.postprocess import find_atoms  # noqa: E402
 from hrtem.learn.train import load_model, predict, read_model_info, save_model, train  # noqa: E402
 
@@ -37,6 +37,28 @@ def test_network_shapes_and_softmax(skip):
         build_network(1)
     with pytest.raises(HrtemError):
         build_network(2, skip="mul")
+
+
+def test_batch_norm_recalibration_makes_inference_match_batch_statistics():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    m = build_network(2, 1, width=2, depth=1, head="classify", n_categories=3, residual_convs=1)
+    g = np.random.default_rng(0)
+    x = (3.0 + 2.0 * g.normal(size=(6, 16, 16, 1))).astype(np.float32)  # far from the initial stats (0, 1)
+    weights = [w.copy() for w in m.get_weights()]
+    bns = [la for la in m.layers if isinstance(la, keras.layers.BatchNormalization)]
+    train_mode = np.asarray(m(x, training=True))
+    assert np.abs(np.asarray(m(x, training=False)) - train_mode).max() > 1e-2  # the fresh statistics do not fit
+    # the same batch three times: the mean over batches is that batch's statistics
+    assert recalibrate_batch_norm(m, [x, x, (x, None)]) == 3
+    np.testing.assert_allclose(np.asarray(m(x, training=False)), train_mode, atol=2e-3)
+    assert all(la.momentum == pytest.approx(0.9) for la in bns)  # momentum restored
+    # only the statistics changed: trainable weights are the same
+    trainable = {id(v) for v in m.trainable_weights}
+    for v, w in zip(m.weights, weights):
+        if id(v) in trainable:
+            np.testing.assert_array_equal(np.asarray(v), w)
 
 
 def test_transposed_convolution_starts_as_bilinear_upsampling():

@@ -1,4 +1,4 @@
-"""Five particle shapes from ASE's cluster builders, random 3D orientations, on carbon."""
+"""Particle shapes from ASE's cluster builders (five default classes), random 3D orientations, on carbon."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from scipy.spatial import ConvexHull
 from hrtem.errors import HrtemError
 from hrtem.seeding import rng
 from hrtem.structures.carbon import random_sequential_carbon
-from hrtem.structures.shapes import SHAPES, particle_diameter_nm, particle_on_film, random_rotation, shape_cluster, shape_particle
+from hrtem.structures.shapes import ALL_SHAPES, SHAPES, particle_diameter_nm, particle_on_film, random_rotation, shape_cluster, shape_particle
 
 
 def _facet_count(atoms):
@@ -24,18 +24,27 @@ def test_magic_numbers_and_facets():
     assert len(shape_cluster("icosahedron", 3)) == 55
     assert len(shape_cluster("octahedron", 3)) == 19
     assert len(shape_cluster("truncated_octahedron", 1)) == 38
+    assert len(shape_cluster("cube", 2)) == 63  # 2x2x2 fcc cells centred on an atom (k = 1 would be 13 atoms)
     # facet counts: cuboctahedron 14, truncated octahedron 14, octahedron 8, icosahedron 20
     assert _facet_count(shape_cluster("cuboctahedron", 3)) == 14
     assert _facet_count(shape_cluster("truncated_octahedron", 3)) == 14
     assert _facet_count(shape_cluster("octahedron", 6)) == 8
     assert _facet_count(shape_cluster("icosahedron", 4)) == 20
+    cube = shape_cluster("cube", 4)
+    assert _facet_count(cube) == 6
+    # {100} faces: the hull is an axis-aligned cube whose edge is a multiple of a/2
+    np.testing.assert_allclose(np.ptp(cube.positions, axis=0), 4 * 4.078, atol=1e-9)
     # fcc nearest-neighbour distance a/sqrt(2) in the single-crystal shapes
     c = shape_cluster("truncated_octahedron", 3)
     d = c.get_all_distances() + np.eye(len(c)) * 99
     assert d.min() == pytest.approx(4.078 / np.sqrt(2), abs=1e-6)
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+def test_default_classes_are_five_distinct_shapes():
+    assert len(SHAPES) == 5 and set(SHAPES) < set(ALL_SHAPES) and "cuboctahedron" not in SHAPES
+
+
+@pytest.mark.parametrize("shape", ALL_SHAPES)
 def test_size_range_and_random_orientation(shape):
     sizes, rots = [], []
     for i in range(4):
@@ -45,7 +54,7 @@ def test_size_range_and_random_orientation(shape):
         np.testing.assert_allclose(rot @ rot.T, np.eye(3), atol=1e-12)
         assert np.linalg.det(rot) == pytest.approx(1.0)
         rots.append(rot)
-        assert p.info["shape_class"] == SHAPES.index(shape) + 1
+        assert p.info["shape_class"] == ALL_SHAPES.index(shape) + 1
     assert all(2.0 <= s <= 3.5 for s in sizes)
     assert not np.allclose(rots[0], rots[1])
 
@@ -75,4 +84,4 @@ def test_particle_on_film():
     with pytest.raises(HrtemError, match="does not fit"):
         particle_on_film(shape_particle("octahedron", rng(0), 5.0, 6.0), film)
     with pytest.raises(HrtemError, match="unknown particle shape"):
-        shape_particle("cube", rng(0))
+        shape_particle("sphere", rng(0))

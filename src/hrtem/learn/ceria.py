@@ -175,7 +175,7 @@ def train_heights(
     import keras
 
     from hrtem.learn.data import TrainingImages, make_dataset
-    from hrtem.learn.network import build_network, compile_network
+    from hrtem.learn.network import build_network, compile_network, recalibrate_batch_norm
 
     c = _section(section)
     t = c["train"]
@@ -193,6 +193,12 @@ def train_heights(
     compile_network(model, loss, float(t["learning_rate"]), weights.tolist() if weighted else None)
     ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]))
     hist = model.fit(ds, epochs=1, steps_per_epoch=int(t["steps"]), verbose=2 if progress else 0)
+    n_bn, b = int(t["bn_batches"]), int(t["batch"])
+    if n_bn > 0:  # the stored batch-norm statistics lag the weights after a short training
+        bn_images = TrainingImages(train_store, settings, seed, stream="ceria_bn")
+        recalibrate_batch_norm(
+            model, (np.stack([bn_images.sample(k * b + j)[0] for j in range(b)]) for k in range(n_bn))
+        )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)

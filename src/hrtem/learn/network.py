@@ -34,6 +34,7 @@ __all__ = [
     "build_network",
     "make_loss",
     "compile_network",
+    "recalibrate_batch_norm",
     "LOSSES",
     "custom_objects",
 ]
@@ -240,6 +241,37 @@ def compile_network(model, loss: str = "sse", learning_rate: float = 1e-4, class
     keras = _keras()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=make_loss(loss, class_weights))
     return model
+
+
+def recalibrate_batch_norm(model, batches) -> int:
+    """Replace every batch-norm layer's moving statistics by their mean over ``batches``.
+
+    During training the weights move faster than an exponential moving average
+    (momentum :data:`BN_MOMENTUM`) follows, so after a short training the stored
+    statistics lag the final weights and inference (which uses them) differs
+    from training (which uses each batch's own): a shape classifier trained 300
+    steps reached 0.62 on its own training particles with batch statistics but
+    0.28 with the stored ones. This runs the network in training mode over
+    ``batches`` (arrays ``(b, nx, ny, C)``; labels, if given as pairs, are
+    ignored) with the momentum of batch k set to k/(k+1), i.e. the plain mean
+    over batches ("precise batch norm"); the weights do not change. Returns
+    the number of batches used.
+    """
+    keras = _keras()
+    layers = [la for la in model._flatten_layers() if isinstance(la, keras.layers.BatchNormalization)]
+    momenta = [la.momentum for la in layers]
+    k = 0
+    try:
+        for batch in batches:
+            x = batch[0] if isinstance(batch, (tuple, list)) else batch
+            for la in layers:
+                la.momentum = k / (k + 1.0)
+            model(x, training=True)
+            k += 1
+    finally:
+        for la, m in zip(layers, momenta):
+            la.momentum = m
+    return k
 
 
 def custom_objects() -> dict:

@@ -205,7 +205,7 @@ def train_classifier(
     import keras
 
     from hrtem.learn.data import make_dataset
-    from hrtem.learn.network import build_network, compile_network
+    from hrtem.learn.network import build_network, compile_network, recalibrate_batch_norm
 
     c = _section(section)
     t = c["train"]
@@ -214,10 +214,18 @@ def train_classifier(
     k = images.n_categories
     keras.utils.set_random_seed(int(seed))
     model = build_network(2, 1, width=int(t["width"]), depth=int(t["depth"]), head="classify", n_categories=k,
+                          residual_convs=int(t["residual_convs"]),
                           name="shape_classifier")
     compile_network(model, "cross_entropy", float(t["learning_rate"]))
     ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]))
     hist = model.fit(ds, epochs=1, steps_per_epoch=int(t["steps"]), verbose=2 if progress else 0)
+    n_bn = int(t["bn_batches"])
+    if n_bn > 0:  # the stored batch-norm statistics lag the weights after a short training
+        bn_images = ShapeImages(train_store, settings, seed, stream="shapes_bn")
+        b = int(t["batch"])
+        recalibrate_batch_norm(
+            model, (np.stack([bn_images.sample(k * b + j)[0] for j in range(b)]) for k in range(n_bn))
+        )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)

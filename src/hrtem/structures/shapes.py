@@ -36,12 +36,13 @@ from functools import lru_cache
 
 import ase
 import numpy as np
-from ase.cluster import Decahedron, Icosahedron, Octahedron
+from ase.cluster import Decahedron, FaceCenteredCubic, Icosahedron, Octahedron
 from scipy.spatial.transform import Rotation
 
 from hrtem.errors import HrtemError
 
 __all__ = [
+    "ALL_SHAPES",
     "SHAPES",
     "particle_diameter_nm",
     "particle_on_film",
@@ -52,10 +53,14 @@ __all__ = [
 ]
 
 #: the five shape classes, in label order (class index = position + 1; 0 is reserved for background)
-SHAPES: tuple[str, ...] = ("cuboctahedron", "truncated_octahedron", "octahedron", "icosahedron", "decahedron")
+SHAPES: tuple[str, ...] = ("cube", "truncated_octahedron", "octahedron", "icosahedron", "decahedron")
+
+#: every shape :func:`shape_cluster` builds (SHAPES plus the cuboctahedron)
+ALL_SHAPES: tuple[str, ...] = ("cuboctahedron", *SHAPES)
 
 _BUILDERS: dict[str, tuple[Callable[[str, int, float], ase.Atoms], int]] = {
     "cuboctahedron": (lambda el, k, a: Octahedron(el, 2 * k + 1, k, latticeconstant=a), 1),
+    "cube": (lambda el, k, a: FaceCenteredCubic(el, [(1, 0, 0)], [k], latticeconstant=a), 2),
     "truncated_octahedron": (lambda el, k, a: Octahedron(el, 3 * k + 1, k, latticeconstant=a), 1),
     "octahedron": (lambda el, k, a: Octahedron(el, k, 0, latticeconstant=a), 2),
     "icosahedron": (lambda el, k, a: Icosahedron(el, k, latticeconstant=a), 2),
@@ -72,7 +77,7 @@ def particle_diameter_nm(atoms: ase.Atoms) -> float:
 def shape_cluster(shape: str, k: int, element: str = "Au", lattice_constant_a: float = 4.078) -> ase.Atoms:
     """Build one shape with size parameter ``k`` (see the module table), centred at the origin."""
     if shape not in _BUILDERS:
-        raise HrtemError(f"unknown particle shape {shape!r}; choose one of {', '.join(SHAPES)}")
+        raise HrtemError(f"unknown particle shape {shape!r}; choose one of {', '.join(ALL_SHAPES)}")
     build, kmin = _BUILDERS[shape]
     if k < kmin:
         raise HrtemError(f"shape {shape} needs size parameter k >= {kmin}, got {k}")
@@ -116,11 +121,11 @@ def shape_particle(
     Returns
     -------
     ase.Atoms
-        Centred at the origin; ``info`` holds ``shape``, ``shape_class`` (1-based),
+        Centred at the origin; ``info`` holds ``shape``, ``shape_class`` (1-based position in :data:`ALL_SHAPES`),
         ``size_k``, ``diameter_nm`` and the rotation as a flat 9-vector ``rotation``.
     """
     if shape not in _BUILDERS:
-        raise HrtemError(f"unknown particle shape {shape!r}; choose one of {', '.join(SHAPES)}")
+        raise HrtemError(f"unknown particle shape {shape!r}; choose one of {', '.join(ALL_SHAPES)}")
     if not 0 < size_min_nm <= size_max_nm:
         raise HrtemError(f"shapes size range [{size_min_nm}, {size_max_nm}] nm must be positive and ordered")
     table = size_table(shape, float(lattice_constant_a), float(size_max_nm))
@@ -133,7 +138,7 @@ def shape_particle(
     atoms = shape_cluster(shape, k, element, lattice_constant_a)
     rot = random_rotation(rng)
     atoms.positions = atoms.positions @ rot.T
-    atoms.info.update(shape_class=SHAPES.index(shape) + 1, rotation=rot.ravel().tolist())
+    atoms.info.update(shape_class=ALL_SHAPES.index(shape) + 1, rotation=rot.ravel().tolist())
     return atoms
 
 
