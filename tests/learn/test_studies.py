@@ -153,4 +153,9 @@ def test_ceria_pipeline_end_to_end(tmp_path):
     for r in rows:
         for loss in ("unweighted", "weighted"):
             assert int(r[f"right_{loss}"]) <= int(r[f"found_{loss}"]) <= int(r["columns"])
+    for loss in ("unweighted", "weighted"):  # precision = all matched columns / all detected, on every row
+        found = sum(int(r[f"found_{loss}"]) for r in rows)
+        detected = int(rows[0][f"detected_{loss}"])
+        assert found <= detected
+        assert float(rows[0][f"precision_{loss}"]) == pytest.approx(found / max(detected, 1))
     assert png.stat().st_size > 10000

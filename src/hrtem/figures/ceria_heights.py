@@ -15,7 +15,10 @@ Data ``ceria_heights.csv``: one row per height class h (1 … K; K collects the
 taller columns) with the pixel frequency of the class in the training labels,
 its weight in the weighted loss, the number of true columns in the test images,
 and per loss the columns found (matched within ``figure.match_radius_a``) and
-found with the right height, recall = right / columns.
+found with the right height, recall = right / columns; per loss (repeated on
+every row) the columns detected in all images and the precision = found /
+detected. Columns are detected by ``figure.detect_mode`` (peaks by default),
+the same way for both losses.
 """
 
 from __future__ import annotations
@@ -99,6 +102,10 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
             row[f"found_{name}"] = int(r[name]["found"][i])
             row[f"right_{name}"] = int(r[name]["right"][i])
             row[f"recall_{name}"] = float(r[name]["right"][i] / n[i]) if n[i] else float("nan")
+            # per model (the same on every row): columns detected in all images, and the
+            # fraction of them matched to a true column (the weighted loss trades precision for recall)
+            row[f"detected_{name}"] = int(r[name]["detected"])
+            row[f"precision_{name}"] = float(r[name]["found"].sum() / max(r[name]["detected"], 1))
         rows.append(row)
     csv_path = Path(png).with_suffix(".csv")
     with atomic_path(csv_path) as tmp, open(tmp, "w", newline="") as fh:
@@ -146,7 +153,8 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_xticks(heights)
     ax.legend()
-    ax.set_title(f"per-height recall over {params.get('figure', {}).get('images', '?')} held-out images")
+    ax.set_title(f"per-height recall over {params.get('figure', {}).get('images', '?')} held-out images; precision "
+                 f"unw. {rows[0]['precision_unweighted']:.2f}, w. {rows[0]['precision_weighted']:.2f}")
     ax = fig.add_subplot(gs[1, 3:])
     ax.axis("off")
     table = [[str(row["height"]), str(row["columns"]), f"{row['class_weight']:.2g}",

@@ -23,9 +23,10 @@ Pipeline (config section ``ceria``)
    (:func:`class_weights`). Both runs use the same seed, so the same initial
    weights and the same image sequence.
 4. :func:`evaluate_heights`: held-out images at the figure dose; columns found by
-   :func:`hrtem.learn.postprocess.find_atoms`; per-height recall = fraction of
+   :func:`hrtem.learn.postprocess.find_atoms` (``figure.detect_mode``, peaks by
+   default, the same for both losses); per-height recall = fraction of
    the true columns of height h matched (within ``figure.match_radius_a``) by
-   a predicted column of class h.
+   a predicted column of class h; precision = matched / detected columns.
 """
 
 from __future__ import annotations
@@ -293,7 +294,10 @@ def evaluate_heights(
         true_a, true_c = sample.positions_a[inside], sample.classes[inside]
         for name, model in models.items():
             prob = np.asarray(model.predict(sample.image[None], verbose=0)[0], float)
-            pos, cls, _ = find_atoms(prob, sample.sampling_a, mode="watershed")
+            pos, cls, _ = find_atoms(prob, sample.sampling_a, threshold=float(f["threshold"]), mode=f["detect_mode"])
+            # detections inside the crop only (the truth is cut the same way)
+            pos_in = np.all((pos >= 0) & (pos <= (images.crop_px - 1) * sample.sampling_a), axis=1)
+            pos, cls = pos[pos_in], cls[pos_in]
             n, right, found = per_height_recall(pos, cls, true_a, true_c, k, float(f["match_radius_a"]))
             out[name]["right"] += right
             out[name]["found"] += found

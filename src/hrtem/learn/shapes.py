@@ -18,7 +18,12 @@ Pipeline (config section ``shapes``)
    without translation, so the particle stays whole and centred) turned by a
    random multiple of 90° and mirrored; the target is the one-hot shape.
 5. :func:`train_classifier`: the package encoder with the classify head
-   (:func:`hrtem.learn.network.build_network`, ``head="classify"``), cross-entropy.
+   (:func:`hrtem.learn.network.build_network`, ``head="classify"``: global
+   average pooling and a dense softmax), cross-entropy; then the batch-norm
+   statistics are recomputed over ``train.bn_batches`` batches of another
+   training stream (:func:`hrtem.learn.network.recalibrate_batch_norm`: after
+   300 steps the moving averages gave 0.28 accuracy on the training particles
+   where the batch statistics gave 0.62).
 6. :func:`evaluate_shapes`: held-out particles at the figure dose (confusion
    matrix, accuracy, accuracy per film thickness), then at each dose and at
    each defocus of the figure lists.

@@ -10,15 +10,24 @@ metal (gold by default, a = 4.078 Å):
 ============================ ============================================== ===========================
 shape                        ASE builder (k = size parameter)               facets
 ============================ ============================================== ===========================
-``cuboctahedron``            ``Octahedron(el, 2k + 1, cutoff=k)``           8 {111} triangles, 6 {100}
+``cube``                     ``FaceCenteredCubic(el, [(1,0,0)], [k])``      6 {100} (edge k·a)
 ``truncated_octahedron``     ``Octahedron(el, 3k + 1, cutoff=k)``           8 {111} hexagons, 6 {100}
 ``octahedron``               ``Octahedron(el, k, cutoff=0)``                8 {111}
 ``icosahedron``              ``Icosahedron(el, k)`` (k shells)              20 {111}, twinned (MTP)
 ``decahedron``               ``Decahedron(el, k, k, max(1, k // 3))``       Marks decahedron, twinned
+``cuboctahedron`` (optional) ``Octahedron(el, 2k + 1, cutoff=k)``           8 {111} triangles, 6 {100}
 ============================ ============================================== ===========================
 
-Cuboctahedron and icosahedron have the same magic atom numbers, so a classifier
-cannot tell them apart by size alone.
+Why these five (:data:`SHAPES`, the config default): two single crystals bounded
+by one facet family each ({100} cube, {111} octahedron), one bounded by both
+(truncated octahedron, the Wulff-like shape of fcc metals) and the two twinned
+multiply-twinned particles (icosahedron, decahedron) that HRTEM of small
+particles must tell apart from single crystals. The cuboctahedron is built
+(:data:`ALL_SHAPES`) but not a default class: at the default 2–3 nm it is a
+near-sphere between the truncated octahedron and the icosahedron (it has the
+icosahedron's magic atom numbers and turns into it by the Mackay
+transformation), and a classifier trained with it as a class confused it with
+three others (3/16 held-out images right, 2026-12-01 run of issue 12).
 
 Size: the particle's diameter is twice the largest distance of an atom from the
 centroid (the circumscribed sphere), in nm. :func:`shape_particle` draws a
