@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hrtem.config import parse_json_object
 from hrtem.errors import HrtemError
 
@@ -78,12 +80,33 @@ def _targets(sec: dict[str, Any], element: str) -> list[dict[str, Any]]:
     return rows
 
 
+def shipped_file(element: str) -> Path:
+    """The package's fitted COMB3 file of ``element`` (``hrtem/data/comb3_<element>.comb3``)."""
+    from importlib import resources  # noqa: PLC0415
+
+    path = Path(str(resources.files("hrtem") / "data" / f"comb3_{element}.comb3"))
+    if not path.is_file():
+        raise HrtemError(
+            f"potentials.start: no shipped COMB3 set for {element} ({path}); use potentials.start: template"
+        )
+    return path
+
+
 def _problem(sec: dict[str, Any], element: str):  # noqa: ANN202
+    """The fit problem of ``element`` and a one-line description of its start."""
     from hrtem.md.comb3_fit import MetalProblem, start_parameters  # noqa: PLC0415
+    from hrtem.md.comb3_params import Comb3Parameters  # noqa: PLC0415
 
     rows = {r["key"]: r for r in _targets(sec, element)}
-    a_t, e_t = rows["a0_A"]["target"], rows["E_coh_eV"]["target"]
+    a_t, e_t, b_t = rows["a0_A"]["target"], rows["E_coh_eV"]["target"], rows["B_GPa"]["target"]
+    if sec["start"] == "shipped":
+        path = shipped_file(element)
+        params = Comb3Parameters.read(path)
+        params.header = []
+        note = f"shipped set hrtem/data/{path.name} (sha {params.digest()})"
+        return MetalProblem(element, params, sec["free"], a_t, sec["slab_layers"]), note
     ls = es = 1.0
+    k = 0.0
     if sec["prescale"]:
         ref = start_parameters(sec["template"], sec["template"], sec["base_file"])
         tmp = MetalProblem(sec["template"], ref, [], a_t)
@@ -92,8 +115,20 @@ def _problem(sec: dict[str, Any], element: str):  # noqa: ANN202
         finally:
             tmp.close()
         ls, es = a_t / props["a0_A"], e_t / props["E_coh_eV"]
-    params = start_parameters(element, sec["template"], sec["base_file"], ls, es)
-    return MetalProblem(element, params, sec["free"], a_t, sec["slab_layers"]), (ls, es)
+        if sec["prescale_stiffness"]:
+            scaled = start_parameters(element, sec["template"], sec["base_file"], ls, es)
+            tmp = MetalProblem(element, scaled, [], a_t)
+            try:
+                b_s = tmp([], which=("a0", "E_coh", "elastic"))["B_GPa"]
+            finally:
+                tmp.close()
+            k = float(np.sqrt(b_t / b_s)) if b_s > 0 else 0.0
+    params = start_parameters(element, sec["template"], sec["base_file"], ls, es, k, a_t / np.sqrt(2))
+    note = (
+        f"{sec['template']} entries of {sec['base_file']}, prescaled lengths x{ls:.6f}, energies x{es:.6f}, "
+        f"decay constants x{k or 1.0:.6f} (target B {b_t:g} GPa)"
+    )
+    return MetalProblem(element, params, sec["free"], a_t, sec["slab_layers"]), note
 
 
 def _cmd_walk(args: argparse.Namespace) -> int:
@@ -110,7 +145,7 @@ def _cmd_walk(args: argparse.Namespace) -> int:
         nm_tolerance=w["nm_tolerance"],
         start_spread=w["start_spread"],
     )
-    prob, scale = _problem(sec, args.element)
+    prob, start_note = _problem(sec, args.element)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
@@ -137,7 +172,7 @@ def _cmd_walk(args: argparse.Namespace) -> int:
     print(
         f"{out}: {args.element} walker {args.walker}: {res.step} steps, best objective {res.e_best:.6g}, "
         f"{prob.evaluations} evaluations in {dt:.1f} s ({dt / max(prob.evaluations, 1):.3f} s each), "
-        f"prescale lengths ×{scale[0]:.4f} energies ×{scale[1]:.4f}"
+        f"start: {start_note}"
     )
     return 0
 
@@ -153,7 +188,7 @@ def _cmd_best(args: argparse.Namespace) -> int:
             raise HrtemError(f"walker checkpoint {p} does not exist (run `hrtem potentials walk`)")
         walks.append((p, WalkResult.from_json(p.read_text())))
     path, best = min(walks, key=lambda pw: pw[1].e_best)
-    prob, scale = _problem(sec, args.element)
+    prob, start_note = _problem(sec, args.element)
     try:
         t0 = time.perf_counter()
         props = prob(best.x_best, which=("a0", "E_coh", "elastic", "phases_fit", "surfaces_fit", "dimer"))
@@ -171,8 +206,7 @@ def _cmd_best(args: argparse.Namespace) -> int:
     per_step = evals / max(sum(w.step for _, w in walks), 1)
     header = [
         f"COMB3 parameters for {args.element} fitted by hrtem (thesis §5.2-5.3 random walk + Nelder-Mead).",
-        f"Start: {sec['template']} entries of {sec['base_file']}, prescaled lengths x{scale[0]:.6f}, "
-        f"energies x{scale[1]:.6f}.",
+        f"Start: {start_note}.",
         f"config hash {args.config_hash or 'n/a'}; best of {len(walks)} walkers: {path.name}, "
         f"objective {best.e_best:.6g} after {best.step} steps; free {', '.join(prob.names)}.",
         f"Targets: thesis {METAL_TABLES[args.element]} starred rows. NOT the thesis's own (unpublished) set.",
