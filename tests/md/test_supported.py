@@ -77,3 +77,67 @@ def test_image_study_measures_a_uniform_strain_put_into_a_free_particle():
     assert np.nanmean(ds["meas_exx"].values[ok]) == pytest.approx(0.02, abs=0.005)
     assert np.nanmean(ds["meas_eyy"].values[ok]) == pytest.approx(0.0, abs=0.005)
     assert ds["image"].dims == ("x", "y") and np.isfinite(ds["image"].values).all()
+
+
+def _thermo(path, offset):
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["step", "time_ps", "potential_energy_eV", "temperature_K", "target_K", "stage"])
+        for i in range(20):
+            w.writerow([i, 0.01 * i, -500.0 + offset + 0.1 * np.sin(i), 300.0, 300.0, "hold" if i < 10 else "sample"])
+    return path
+
+
+def test_fig5_7_reads_energies_and_the_adopted_spacing(tmp_path):
+    from hrtem.figures import run
+    from hrtem.figures.fidelity import collect
+    from hrtem.io import write_atoms
+
+    a_sub = OXIDES["anatase_001"]["a_A"]
+    nat, sub = system_model(_MD, "anatase_natural"), system_model(_MD, "anatase_substrate")
+    pt = np.array(nat.get_chemical_symbols()) == "Pt"
+    x0 = nat.positions[pt, 0].mean()
+    nat.positions[pt, 0] = x0 + (nat.positions[pt, 0] - x0) * a_sub / 3.91  # adopted along x
+    inputs = [_thermo(tmp_path / "anatase_natural" / "thermo.csv", 0.0),
+              _thermo(tmp_path / "anatase_substrate" / "thermo.csv", 0.2)]
+    for name, atoms in (("anatase_natural", nat), ("anatase_substrate", sub)):
+        write_atoms(atoms, tmp_path / name / "structure.extxyz")
+        inputs.append(tmp_path / name / "structure.extxyz")
+    run("fig5_7", inputs, tmp_path / "fig5_7.png", _MD, 0)
+    rows = {r.quantity: r for r in collect(["fig5_7"], tmp_path)}
+    de = rows["final E_pot difference of the two starts"]
+    assert float(de.ours.split()[0]) == pytest.approx(1000 * 0.2 / len(nat), rel=1e-3) and de.holds == "yes"
+    assert rows["mismatch taken up along one in-plane axis"].ours.startswith("1") and \
+        rows["mismatch taken up along one in-plane axis"].holds == "yes"
+    # the substrate start is compressed along x and y, the natural one along x only: not the same structure
+    gap = rows["final in-plane spacings a_x, a_y of the two starts, largest difference"]
+    assert float(gap.ours.split()[0]) == pytest.approx(100 * (3.91 / a_sub - 1), rel=1e-3) and gap.holds == "no"
+
+
+def test_fig5_8_support_effect_is_supported_minus_free(tmp_path):
+    from hrtem.figures import run
+    from hrtem.figures.fidelity import collect
+    from hrtem.io import write_atoms
+    from hrtem.md.strain3d import strain_of_particle
+
+    a_sub = OXIDES["anatase_001"]["a_A"]
+    free = half_particle(element="Pt", a_A=3.91, radius_A=9.0, interface=(1, 0, 0))
+    free.center(vacuum=10.0)
+    sup = free.copy()
+    x0 = sup.positions[:, 0].mean()
+    sup.positions[:, 0] = x0 + (sup.positions[:, 0] - x0) * a_sub / 3.91
+    for name, atoms in (("anatase_natural", sup), ("free", free)):
+        part = strain_of_particle(atoms, "Pt", 3.91)
+        part.info["reference_a_A"] = 3.91
+        (tmp_path / name).mkdir()
+        write_atoms(part, tmp_path / name / "strain3d.extxyz")
+    run("fig5_8", [tmp_path / "anatase_natural" / "strain3d.extxyz", tmp_path / "free" / "strain3d.extxyz"],
+        tmp_path / "fig5_8.png", _MD, 0)
+    rows = {r.quantity: r for r in collect(["fig5_8"], tmp_path)}
+    adopted = rows["support-induced in-plane strain along the compressed axis over the mismatch"]
+    assert float(adopted.ours.split()[0]) == pytest.approx(1.0, abs=0.05) and adopted.holds == "yes"
+    assert rows["abs(mean ε_zz supported − free)"].holds == "yes"
+    assert rows["support-induced strain along the other in-plane axis"].holds == "no"  # no Poisson expansion put in

@@ -188,7 +188,7 @@ rule md_image:
         res("logs/md_image/{imsys}.log"),
     shell:
         "OMP_NUM_THREADS=1 hrtem md image {input.traj} --system {wildcards.imsys} -o {output} --params {params.p:q} "
-        "--images {params.images:q} --seed {params.seed} > {log} 2>&1"
+        "--optics {params.images:q} --seed {params.seed} > {log} 2>&1"
 
 
 rule fig5_3:

@@ -145,7 +145,7 @@ def _cmd_image(args: argparse.Namespace) -> int:
     from hrtem.md.supported import ZONES, image_study, system_md  # noqa: PLC0415
 
     md = system_md(_params(args.params), args.system)
-    images = validate_config({"images": parse_json_object(args.images, "--images")})["images"]
+    images = validate_config({"images": parse_json_object(args.optics, "--optics")})["images"]
     frames = read_atoms(args.input, index=":")
     if not frames:
         raise HrtemError(f"{args.input}: no snapshots")
@@ -202,7 +202,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("input", help="trajectory (extxyz) of the sampling stages")
     m.add_argument("-o", "--output", required=True, help="output Zarr store")
     m.add_argument("--params", default="", help="the md config section as JSON")
-    m.add_argument("--images", default="", help="the images config section as JSON (ch. 4 microscope, detector)")
+    m.add_argument("--optics", default="", help="the images config section as JSON (ch. 4 microscope, detector)")
     m.add_argument("--system", default="zro2", choices=_SYSTEM_CHOICES, help="which system the snapshots are")
     m.add_argument("--seed", type=int, default=0, help="config seed")
     m.add_argument("--reference-a", type=float, default=None, help="reference lattice constant, Å")
