@@ -17,6 +17,7 @@ _MD = {"particle": {"element": "Pt", "lattice_a_A": 3.91, "radius_A": 5.5}, "sup
 def test_anatase_systems_start_at_the_particle_or_the_substrate_lattice_constant():
     nat, sub = system_model(_MD, "anatase_natural"), system_model(_MD, "anatase_substrate")
     a_sub = OXIDES["anatase_001"]["a_A"]
+    assert len(nat) == len(sub)  # the same atoms, scaled
     for model, a in ((nat, 3.91), (sub, a_sub)):
         sym = np.array(model.get_chemical_symbols())
         assert set(sym) == {"Pt", "Ti", "O"} and (sym == "O").sum() == 2 * (sym == "Ti").sum()

@@ -4,7 +4,7 @@ Systems (one MD run each, besides the c-ZrO2(111) rotations of ``md_anneal``)
     ``anatase_natural``, ``anatase_substrate``: the half-particle with its
     (100) face on O-terminated anatase(001) (``md.anatase``), started with the
     particle's own lattice constant (``md.particle.lattice_a_A``) or with the
-    substrate's (thesis Fig. 5.7: 3.93 vs 3.78 Å); ``free``: the same half
+    substrate's (thesis Fig. 5.7: 3.93 vs 3.78 Å; the same atoms, scaled); ``free``: the same half
     particle (natural lattice constant) without support, in vacuum (Fig. 5.8).
     All three run the ``md.anatase.stages`` schedule (thesis: 300 K for 0.5 ns).
 HRTEM images (Figs. 5.5, 5.6, 5.9, 5.10)
@@ -51,8 +51,8 @@ def system_md(md: Mapping[str, Any], system: str) -> dict[str, Any]:
 
     ``zro2`` returns ``md`` itself (the fig5_3 runs); the others replace the
     support (anatase(001), or none for ``free``), the particle's interface
-    ((100)), its radius (``md.anatase.radius_A`` if set) and starting lattice
-    constant, and the stages (``md.anatase.stages``).
+    ((100)), its radius (``md.anatase.radius_A`` if set) and the stages
+    (``md.anatase.stages``); :func:`system_model` scales the substrate start.
 
     Raises
     ------
@@ -64,12 +64,9 @@ def system_md(md: Mapping[str, Any], system: str) -> dict[str, Any]:
         return md
     if system not in SYSTEMS:
         raise HrtemError(f"unknown supported system {system!r}; choose zro2 or one of {', '.join(SYSTEMS)}")
-    from hrtem.structures.supports import OXIDES  # noqa: PLC0415
-
     an = _anatase(md)
     sup = dict(md.get("support") or {})
     par = dict(md.get("particle") or {})
-    a_sub = float(OXIDES["anatase_001"]["a_A"])
     new_sup = {
         **{k: v for k, v in sup.items() if k in ("vacuum_A",)},
         "oxide": "anatase_001",
@@ -79,12 +76,9 @@ def system_md(md: Mapping[str, Any], system: str) -> dict[str, Any]:
         "lattice_a_A": an.get("lattice_a_A"),
         "lattice_c_A": an.get("lattice_c_A"),
     }
-    a_sub = float(new_sup["lattice_a_A"] or a_sub)
     new_par = {**par, "interface": [1, 0, 0]}
     if an.get("radius_A"):
         new_par["radius_A"] = float(an["radius_A"])
-    if system == "anatase_substrate":
-        new_par["lattice_a_A"] = a_sub
     out = {**md, "support": new_sup, "particle": new_par}
     if an.get("stages") is not None:
         out["stages"] = list(an["stages"])
@@ -103,8 +97,17 @@ def system_model(md: Mapping[str, Any], system: str) -> Atoms:
     sec = system_md(md, system)
     if system != "free":
         model = model_from_config(sec, rotation_deg=0.0)
+        a_nat = float((sec.get("particle") or {}).get("lattice_a_A", 3.61))
+        a_start = a_nat
+        if system == "anatase_substrate":
+            # the same atoms as the natural start, scaled about the interface centre to the substrate's a
+            a_start = float(model.info["oxide_lattice_a_A"])
+            n_sup = int(model.info["n_support"])
+            p = model.positions[n_sup:]
+            origin = np.array([*p[:, :2].mean(axis=0), p[:, 2].min()])
+            model.positions[n_sup:] = origin + (p - origin) * (a_start / a_nat)
         model.info["system"] = system
-        model.info["particle_lattice_a_A"] = float((sec.get("particle") or {}).get("lattice_a_A", 3.61))
+        model.info["particle_lattice_a_A"] = a_start
         return model
     par = dict(sec.get("particle") or {})
     part = half_particle(
