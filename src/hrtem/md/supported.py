@@ -230,7 +230,7 @@ def image_study(
     txy = cols.positions_xy
     truth = _stm(txy, template, nn, r_max, min_level)
     height = txy[:, 1] - txy[:, 1].min()
-    interface = height < float(imaging.get("interface_height_A", 4.0))
+    interface = height < float(imaging.get("interface_height_A", 3.0))
 
     # image: MD snapshots as frozen-phonon configurations, ch. 4 optics at the imaging defocus, no noise
     simulate = {
@@ -303,7 +303,7 @@ def image_study(
         "n_found": int(found.sum()),
         "found_fraction": float(found.mean()) if n else float("nan"),
         "n_detected": int(len(detected)),
-        "interface_height_A": float(imaging.get("interface_height_A", 4.0)),
+        "interface_height_A": float(imaging.get("interface_height_A", 3.0)),
         "mae_upper": _mae(upper),
         "mae_interface": _mae(interface),
         "n_upper": int(np.sum(upper & np.isfinite(err["exx"]))),
