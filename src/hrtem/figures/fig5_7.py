@@ -114,7 +114,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     with atomic_path(png.with_suffix(".csv")) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         for key, v in meta.items():
             fh.write(f"# {key}={v}\n")
-        fh.write("# start: 0 = natural (particle a0), 1 = substrate lattice constant\n")
+        fh.write("# start_codes=0 natural (particle a0), 1 substrate lattice constant\n")
         w = csv.writer(fh)
         w.writerow(["start", "time_ps", "potential_energy_eV", "temperature_K", "target_K",
                     "final_mean_potential_energy_eV"])

@@ -124,7 +124,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     with atomic_path(png.with_suffix(".csv")) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         for key, v in meta.items():
             fh.write(f"# {key}={v}\n")
-        fh.write("# system: 0 = supported on anatase(001), 1 = free\n")
+        fh.write("# system_codes=0 supported on anatase(001), 1 free\n")
         w = csv.writer(fh)
         w.writerow(["system", "atom", "x_A", "y_A", "z_A", "layer", "in_vertical_slice", "fcc",
                     "eps_xx", "eps_yy", "eps_zz"])
