@@ -144,6 +144,7 @@ def _cmd_walk(args: argparse.Namespace) -> int:
         nm_max_evaluations=w["nm_max_evaluations"],
         nm_tolerance=w["nm_tolerance"],
         start_spread=w["start_spread"],
+        polish_evaluations=w["polish_evaluations"],
     )
     prob, start_note = _problem(sec, args.element)
     out = Path(args.output)
