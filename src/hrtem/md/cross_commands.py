@@ -69,7 +69,7 @@ def _rows(sec: dict[str, Any], pair: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _cross_problem(sec: dict[str, Any], pair: str, metal_file: str):  # noqa: ANN202
+def _cross_problem(sec: dict[str, Any], pair: str, metal_file: str, walk: bool = False):  # noqa: ANN202
     from hrtem.md.comb3_cross import CrossProblem  # noqa: PLC0415
     from hrtem.md.comb3_fit import mix_pair  # noqa: PLC0415
     from hrtem.md.comb3_params import Comb3Parameters  # noqa: PLC0415
@@ -85,7 +85,7 @@ def _cross_problem(sec: dict[str, Any], pair: str, metal_file: str):  # noqa: AN
         start = "mixing rules"
     elif sec["start"] == "template":
         start = f"the template's {sec['template']}-O pair terms"
-    keys = [r["key"] for r in _rows(sec, pair)]
+    keys = [r["key"] for r in _rows(sec, pair) if not (walk and r["key"] in sec["cross"]["exclude"])]
     prob = CrossProblem(metal, other, params, sec["cross"]["free"], keys)
     return prob, start
 
@@ -95,7 +95,7 @@ def _cmd_cross_walk(args: argparse.Namespace) -> int:
     from hrtem.md.fitting import Target, WalkSettings, random_walk  # noqa: PLC0415
 
     sec = _section(args.params)
-    prob, start = _cross_problem(sec, args.pair, args.metal_file)
+    prob, start = _cross_problem(sec, args.pair, args.metal_file, walk=True)
     targets = [
         Target(r["key"], r["target"], r["delta"], r["fitted"]) for r in _rows(sec, args.pair) if r["key"] in prob.keys
     ]
@@ -142,10 +142,17 @@ def _cmd_cross_best(args: argparse.Namespace) -> int:
     try:
         if list(best.names) != prob.names:
             raise HrtemError(f"{path} was walked over {best.names}, the config frees {prob.names}")
+        # every evaluated point's properties are in the walk's history: no new LAMMPS run unless missing
+        props = _props_at(best, best.x_best, prob.keys)
         t0 = time.perf_counter()
-        props = prob(best.x_best)
+        if props is None:
+            props = prob(best.x_best)
         t_eval = time.perf_counter() - t0
-        props_start = prob(prob.x0())
+        props_start = None
+        for _, w in walks:
+            props_start = props_start or _props_at(w, prob.x0(), prob.keys)
+        if props_start is None:
+            props_start = prob(prob.x0())
         p = prob.with_values(best.x_best)
         pair_values = {" ".join(t): p.entries[t].tolist() for t in prob.entries}
     finally:
@@ -166,13 +173,25 @@ def _cmd_cross_best(args: argparse.Namespace) -> int:
         "pair_entries": pair_values,
         "evaluations": evals,
         "seconds_per_evaluation": sum(w.seconds for _, w in walks) / max(evals, 1),
-        "seconds_evaluation_once": t_eval,
+        "seconds_evaluation_once": t_eval or float("nan"),
     }
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(info, indent=1, sort_keys=True))
     print(f"{out}: {args.pair} objective {best.e_best:.6g} after {best.step} steps ({start}); one evaluation {t_eval:.1f} s")
     return 0
+
+
+def _props_at(walk: Any, x: Any, keys: list[str]) -> dict[str, float] | None:
+    """Properties recorded in a walk's history at the point ``x`` (``None`` if not there or incomplete)."""
+    x = np.asarray(x, float)
+    for row in walk.history:
+        at = np.array([row.get(f"param_{n}", np.nan) for n in walk.names], float)
+        if at.shape == x.shape and np.allclose(at, x, rtol=1e-12, atol=0):
+            props = {k[5:]: float(v) for k, v in row.items() if k.startswith("prop_")}
+            if all(k in props for k in keys):
+                return props
+    return None
 
 
 def _cmd_assemble(args: argparse.Namespace) -> int:
