@@ -32,7 +32,7 @@ FULL_SET = ("a0", "E_coh", "elastic", "phases", "surfaces", "vacancy", "dimer")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("potentials", help="fit COMB3 parameters (Pt, Au) and tabulate them (tab5_1, tab5_2)")
+    p = subparsers.add_parser("potentials", help="fit COMB3 parameters (Pt, Au, cross terms) and tabulate them (tab5_1 ... tab5_7)")
     sub = p.add_subparsers(dest="action", required=True)
     w = sub.add_parser("walk", help="run or resume one random-walk walker")
     w.add_argument("--element", required=True)
@@ -54,9 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--params", default="{}")
     b.add_argument("--config-hash", default="")
     b.set_defaults(func=_cmd_best)
+    from hrtem.md.cross_commands import PAIR_TABLES, register_cross  # noqa: PLC0415
+
+    register_cross(sub)
     t = sub.add_parser("table", help="render a thesis table from a fitted property JSON")
-    t.add_argument("table", choices=sorted(METAL_TABLES.values()))
-    t.add_argument("properties", help="properties JSON written by `hrtem potentials best`")
+    t.add_argument("table", choices=sorted([*METAL_TABLES.values(), *PAIR_TABLES.values()]))
+    t.add_argument("properties", help="properties JSON written by `hrtem potentials best` or `cross-best`")
     t.add_argument("-o", "--output", required=True, help="PNG (CSV beside it)")
     t.set_defaults(func=_cmd_table)
 
@@ -144,6 +147,7 @@ def _cmd_walk(args: argparse.Namespace) -> int:
         nm_max_evaluations=w["nm_max_evaluations"],
         nm_tolerance=w["nm_tolerance"],
         start_spread=w["start_spread"],
+        polish_evaluations=w["polish_evaluations"],
     )
     prob, start_note = _problem(sec, args.element)
     out = Path(args.output)
@@ -247,8 +251,16 @@ def _cmd_table(args: argparse.Namespace) -> int:
     from hrtem.md.settings import Potential  # noqa: PLC0415
 
     info = json.loads(Path(args.properties).read_text())
-    el = info["element"]
     targets = read_targets(table=args.table)
+    if "pair" in info:
+        from hrtem.md.cross_commands import cross_table_rows, write_cross_table  # noqa: PLC0415
+
+        if info["table"] != args.table:
+            raise HrtemError(f"{args.properties} is the pair {info['pair']} ({info['table']}), not {args.table}")
+        write_cross_table(cross_table_rows(info, targets), args.table, info, Path(args.output))
+        print(f"{args.output}: {args.table} ({info['pair']}), objective {info['objective']:.6g}")
+        return 0
+    el = info["element"]
     with PropertyCalculator(Potential(kind="eam", eam_files={el: f"{el}_u3.eam"})) as c:
         eam = evaluate_metal(c, el, 4.0, FULL_SET, (5, 6, 7, 8, 9))
     rows = table_rows(info["properties"], targets)
