@@ -15,6 +15,8 @@
 FIGURES += ["fig5_3", "fig5_4", "fig5_5", "fig5_6", "fig5_7", "fig5_8", "fig5_9", "fig5_10"]
 
 
+from hrtem.md.settings import potential_input_files as _md_resolved
+
 # Helpers as lambdas (snakemake --lint: no functions beside rules).
 # Rotations as wildcard values ("0", "15", "-7.5").
 _md_rotation_tags = lambda: [f"{float(r):g}" for r in config["md"]["particle"]["rotations_deg"]]
@@ -22,6 +24,8 @@ _md_rotation_tags = lambda: [f"{float(r):g}" for r in config["md"]["particle"]["
 _md_fitted_file = lambda: (
     [f"{RES}potentials/{config['md']['particle']['element']}.comb3"] if config["md"]["potential"]["fitted"] else []
 )
+# The potential file as an input (a new version of a shipped or fitted file reruns the MD).
+_md_potential_input = lambda: _md_fitted_file() or _md_resolved(config["md"]["potential"])
 _md_run_params = lambda: json.dumps(
     {**config["md"], "potential": {**config["md"]["potential"], "file": _md_fitted_file()[0]}}
     if _md_fitted_file()
@@ -60,7 +64,7 @@ rule md_support:
 rule md_anneal:
     input:
         model=res("md/rot{rotation}/model.extxyz"),
-        potential=lambda wc: _md_fitted_file(),
+        potential=lambda wc: _md_potential_input(),
     output:
         structure=res("md/rot{rotation}/structure.extxyz"),
         minimized=res("md/rot{rotation}/minimized.extxyz"),
@@ -122,7 +126,7 @@ rule md_system_model:
 rule md_system_anneal:
     input:
         model=res("md/{system}/model.extxyz"),
-        potential=lambda wc: _md_fitted_file(),
+        potential=lambda wc: _md_potential_input(),
     output:
         structure=res("md/{system}/structure.extxyz"),
         minimized=res("md/{system}/minimized.extxyz"),
@@ -152,7 +156,7 @@ rule md_system_anneal:
 rule md_system_strain3d:
     input:
         traj=res("md/{system}/trajectory.extxyz"),
-        potential=lambda wc: _md_fitted_file(),
+        potential=lambda wc: _md_potential_input(),
     output:
         res("md/{system}/strain3d.extxyz"),
     params:
@@ -171,7 +175,7 @@ rule md_system_strain3d:
 rule md_image:
     input:
         traj=lambda wc: _md_trajectory(wc.imsys),
-        potential=lambda wc: _md_fitted_file(),
+        potential=lambda wc: _md_potential_input(),
     output:
         directory(res("md/images/{imsys}.zarr")),
     params:
