@@ -142,3 +142,15 @@ def test_fig5_8_support_effect_is_supported_minus_free(tmp_path):
     assert float(adopted.ours.split()[0]) == pytest.approx(1.0, abs=0.05) and adopted.holds == "yes"
     assert rows["abs(mean ε_zz supported − free)"].holds == "yes"
     assert rows["support-induced strain along the other in-plane axis"].holds == "no"  # no Poisson expansion put in
+
+
+def test_potential_input_files_resolve_shipped_and_package_files(tmp_path):
+    from hrtem.md.settings import potential_input_files
+
+    (pt,) = potential_input_files({"kind": "comb3", "file": "comb3_Pt.comb3"})
+    assert pt.endswith("hrtem/data/comb3_Pt.comb3")
+    (ff,) = potential_input_files({"kind": "comb3", "file": "ffield.comb3"})
+    assert ff.endswith("ffield.comb3")
+    assert potential_input_files({"kind": "comb3", "file": str(tmp_path / "nosuch.comb3")}) == []
+    (eam,) = potential_input_files({"kind": "eam", "eam_files": {"Au": "Au_u3.eam"}})
+    assert eam.endswith("Au_u3.eam")
