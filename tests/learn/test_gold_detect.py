@@ -87,3 +87,40 @@ def test_comb3_relaxation_without_a_file_is_a_user_error():
     p = wulff_test_particle({}, 0, 0, 1.2)
     with pytest.raises(HrtemError, match="comb3_file"):
         relax_particle(p, {"potential": "comb3", "comb3_file": None, "max_iterations": 10, "force_tol_eV_per_A": 0.01})
+
+
+def test_fig6_23_data_and_claims_follow_the_evaluation_table(tmp_path):
+    from hrtem.figures import run
+    from hrtem.figures.fidelity import HOLDS, collect
+    from hrtem.io.tables import read_table, write_table
+
+    # 2 kinds x 2 doses; at 100 e/A2 short columns (h <= 3) are found half the time, tall ones always
+    rows = {c: [] for c in ("kind", "structure", "realisation", "step", "dose_e_per_a2", "status", "x_a", "y_a", "height", "score")}
+
+    def add(kind, dose, status, height, n):
+        for _ in range(n):
+            for c, v in (("kind", kind), ("structure", 0), ("realisation", 0), ("step", 0), ("dose_e_per_a2", dose),
+                         ("status", status), ("x_a", 1.0), ("y_a", 1.0), ("height", height), ("score", 0.9)):
+                rows[c].append(v)
+
+    for kind in ("ideal", "relaxed"):
+        add(kind, 100.0, "tp", 2, 10)
+        add(kind, 100.0, "fn", 2, 10)
+        add(kind, 100.0, "tp", 6, 20)
+        add(kind, 1000.0, "tp", 2, 19)
+        add(kind, 1000.0, "fn", 2, 1)
+        add(kind, 1000.0, "tp", 6, 20)
+    add("ideal", 1000.0, "fp", 0, 1)  # ideal at 10^3: P = 39/40, R = 39/40; FN 2 > FP 1 over both kinds
+    src = tmp_path / "evaluation.csv"
+    write_table({c: np.asarray(v) for c, v in rows.items()}, src)
+    run("fig6_23", [src], tmp_path / "fig6_23.png", {}, 0)
+    t = read_table(tmp_path / "fig6_23.csv")
+    st = t["panel"].astype(str) == "short_tall"
+    np.testing.assert_allclose(t["recall_short"][st], [0.5, 0.95])
+    np.testing.assert_allclose(t["recall_tall"][st], [1.0, 1.0])
+    got = {r.quantity: r for r in collect(["fig6_23"], tmp_path)}
+    p = got["ideal held-out particles: precision at 10³ e⁻/Å²"]
+    assert float(p.ours) == pytest.approx(39 / 40, abs=1e-3) and p.holds == HOLDS[0]
+    assert got["false negatives / false positives at 10³ e⁻/Å² (ideal and relaxed)"].holds == HOLDS[0]
+    assert got["recall of short (1-3 atoms) minus tall columns at the lowest dose"].holds == HOLDS[0]
+    assert all(r.holds == HOLDS[0] for r in got.values()), [(r.quantity, r.ours, r.holds) for r in got.values()]

@@ -23,10 +23,10 @@ from hrtem.figures.style import save_figure
 DOSE = 1000.0
 
 CLAIMS = [
-    Claim("largest tilt of the shown particles", "°", thesis="0–3°", source="003 L5257-5259",
+    Claim("largest tilt of the shown particles", "°", thesis="0–3°", source="003 L5260-5262",
           ours=lambda d: float(np.max(d.attrs["tilt_deg"])), holds=lambda ours, d: 0.0 <= ours <= 3.0,
           criterion="within 0–3°"),
-    Claim("zone axes of the shown particles", "", thesis="⟨110⟩ or ⟨111⟩", source="SCIENCE.md §4 (thesis L5255 prints 〈100〉 or 〈111〉)",
+    Claim("zone axes of the shown particles", "", thesis="⟨110⟩ or ⟨111⟩ (issue 11)", source="003 L5258", note="the thesis prints 〈100〉 or 〈111〉 here; SCIENCE.md §4 and the issue use ⟨110⟩ or ⟨111⟩",
           ours=lambda d: " ".join(sorted(set(map(str, d.attrs["zone_axes"])))),
           holds=lambda ours, d: set(ours.split()) <= {"110", "111"}, criterion="subset of {110, 111}"),
 ]

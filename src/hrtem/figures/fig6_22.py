@@ -1,4 +1,4 @@
-"""fig6_22: one held-out Au particle at 10², 2.2×10², 464 and 10³ e⁻/Å² - image, CNN output, detections coloured TP / FN / FP (thesis Fig. 6.22, L5270-5277).
+"""fig6_22: one held-out Au particle at 10², 2.2×10², 464 and 10³ e⁻/Å² - image, CNN output, detections coloured TP / FN / FP (thesis Fig. 6.22, L5287-5295).
 
 Inputs: the trained detection model (``.keras``) and the exit waves of the
 ideal held-out particles (``ideal.zarr``); params ``{"learn": …}``. The test
@@ -27,7 +27,7 @@ def _n(d, status: str) -> int:
 
 CLAIMS = [
     Claim("false negatives / false positives over the four doses", "", thesis="FN > FP (no FP in the example)",
-          source="003 L5275-5277, L5325", ours=lambda d: _n(d, "fn") / max(_n(d, "fp"), 1),
+          source="003 L5291-5295", ours=lambda d: _n(d, "fn") / max(_n(d, "fp"), 1),
           holds=lambda ours, d: _n(d, "fn") > _n(d, "fp"), criterion="FN > FP", note="ratio FN / max(FP, 1)"),
 ]
 

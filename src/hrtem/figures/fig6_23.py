@@ -1,4 +1,4 @@
-"""fig6_23: Au column detection - precision and recall vs dose, ideal vs relaxed; recall vs column height (thesis Fig. 6.23, L5285-5305).
+"""fig6_23: Au column detection - precision and recall vs dose, ideal vs relaxed; recall vs column height (thesis Fig. 6.23, L5297-5321).
 
 Input: the held-out evaluation table of ``hrtem gold evaluate`` (one row per
 true column, tp/fn with its height, and per false positive). (a) P and R vs
@@ -18,7 +18,7 @@ import numpy as np
 from hrtem.figures.fidelity import Claim
 from hrtem.figures.style import save_figure
 
-SHORT_MAX = 3  # thesis L5270: columns of ~1-3 atoms are not resolved at low dose
+SHORT_MAX = 3  # thesis L5289-5291: columns of ~1-3 atoms are not resolved at low dose
 
 
 def _at(d, kind: str, column: str, dose: float = 1000.0) -> float:
@@ -34,22 +34,22 @@ def _short_tall(d) -> tuple[float, float, float]:
 
 
 CLAIMS = [
-    Claim("ideal held-out particles: precision at 10³ e⁻/Å²", "", thesis="≈ 1 (Fig. 6.23a)", source="003 L5285-5288",
+    Claim("ideal held-out particles: precision at 10³ e⁻/Å²", "", thesis="≈ 1 (Fig. 6.23a)", source="003 L5297-5299",
           ours=lambda d: _at(d, "ideal", "precision"), holds=lambda ours, d: ours >= 0.95,
           criterion="≥ 0.95 (issue 11 acceptance)"),
     Claim("ideal held-out particles: recall at 10³ e⁻/Å²", "", thesis="< 1, rises with dose (Fig. 6.23a)",
-          source="003 L5285-5295", ours=lambda d: _at(d, "ideal", "recall"), holds=lambda ours, d: ours >= 0.9,
+          source="003 L5297-5299, L5309-5313", ours=lambda d: _at(d, "ideal", "recall"), holds=lambda ours, d: ours >= 0.9,
           criterion="≥ 0.9 (issue 11 acceptance)"),
     Claim("false negatives / false positives at 10³ e⁻/Å² (ideal and relaxed)", "", thesis="FN > FP",
-          source="003 L5275-5277", ours=lambda d: _at(d, "all", "fn") / max(_at(d, "all", "fp"), 1.0),
+          source="003 L5291-5295", ours=lambda d: _at(d, "all", "fn") / max(_at(d, "all", "fp"), 1.0),
           holds=lambda ours, d: _at(d, "all", "fn") > _at(d, "all", "fp"), criterion="FN > FP",
           note="ratio FN / max(FP, 1)"),
     Claim("recall of short (1-3 atoms) minus tall columns at the lowest dose", "",
-          thesis="short surface columns are lost first", source="003 L5270-5273, L5296-5305",
+          thesis="short surface columns are lost first", source="003 L5289-5291, L5315-5321",
           ours=lambda d: _short_tall(d)[1] - _short_tall(d)[2], holds=lambda ours, d: ours < 0,
           criterion="< 0 (recall rises with column height)"),
     Claim("recall relaxed minus ideal at 10³ e⁻/Å²", "", thesis="little impact of the relaxation",
-          source="003 L5281-5284", ours=lambda d: _at(d, "relaxed", "recall") - _at(d, "ideal", "recall"),
+          source="003 L5299-5303", ours=lambda d: _at(d, "relaxed", "recall") - _at(d, "ideal", "recall"),
           holds=lambda ours, d: abs(ours) <= 0.05, criterion="within ±0.05"),
 ]
 

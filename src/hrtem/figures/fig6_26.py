@@ -1,4 +1,4 @@
-"""fig6_26: simulated time series of an Au particle with mobile surface columns - occupancy and event maps, detected vs true (stand-in for thesis Fig. 6.26, L5335-5350; abstract 000).
+"""fig6_26: simulated time series of an Au particle with mobile surface columns - occupancy and event maps, detected vs true (stand-in for thesis Fig. 6.26, L5405-5411; abstract 000).
 
 The thesis's Fig. 6.26 analyses an experimental ETEM video; no such video is
 available, so this is a simulated stand-in: one grown particle whose surface
@@ -32,14 +32,14 @@ def _col(d, name: str) -> float:
 
 CLAIMS = [
     Claim("per-(frame, site) occupancy agreement at the detected sites", "%", thesis="CNN ≈ human experts",
-          source="003 L5325-5332, 000", ours=lambda d: _col(d, "state_agreement_pct"),
+          source="003 L5395-5401", ours=lambda d: _col(d, "state_agreement_pct"),
           holds=lambda ours, d: ours >= 90.0, criterion="≥ 90 %",
           note="simulated stand-in: the thesis compares to human experts on an experimental video"),
     Claim("sites whose occupancy map value equals the truth", "%", thesis="maps agree with the sequence",
-          source="000", ours=lambda d: _col(d, "occupancy_agreement_pct"), holds=lambda ours, d: ours >= 80.0,
+          source="000 L23", ours=lambda d: _col(d, "occupancy_agreement_pct"), holds=lambda ours, d: ours >= 80.0,
           criterion="≥ 80 %"),
     Claim("sites whose event map value equals the truth", "%", thesis="maps agree with the sequence",
-          source="000", ours=lambda d: _col(d, "event_agreement_pct"), holds=lambda ours, d: ours >= 80.0,
+          source="000 L23", ours=lambda d: _col(d, "event_agreement_pct"), holds=lambda ours, d: ours >= 80.0,
           criterion="≥ 80 %"),
 ]
 
