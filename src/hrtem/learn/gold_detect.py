@@ -251,12 +251,12 @@ def detect_sample(model: Any, learn: Mapping[str, Any], sample: Any, margin_a: f
     keep_d = _inside(pos, margin_a, hi)
     true_xy, height = sample.positions_a[keep_t], np.asarray(sample.heights)[keep_t]
     det_xy, det_score = pos[keep_d], np.asarray(score, float)[keep_d]
-    m = match(det_xy, true_xy, float(radius_a))
+    true_status, det_status = column_status(det_xy, true_xy, radius_a)  # the colours of fig6_22 (tested)
+    m = match(det_xy, true_xy, float(radius_a))  # the same deterministic matching, for the scores
     true_score = np.full(len(true_xy), np.nan)
     true_score[m.pairs[:, 1]] = det_score[m.pairs[:, 0]]
-    return {"true_xy": true_xy, "height": height, "true_status": np.where(m.true_matched, "tp", "fn"),
-            "true_score": true_score, "det_xy": det_xy, "det_score": det_score,
-            "det_status": np.where(m.detected_matched, "tp", "fp"), "probability": probs}
+    return {"true_xy": true_xy, "height": height, "true_status": true_status, "true_score": true_score,
+            "det_xy": det_xy, "det_score": det_score, "det_status": det_status, "probability": probs}
 
 
 def evaluate_heldout(model: Any, info: Mapping[str, Any], stores: Mapping[str, str | Path], learn: Mapping[str, Any],
