@@ -128,6 +128,9 @@ CASES: list[tuple[str, list[str], str]] = [
     ("classify missing image", ["classify", "{d}/missing.npy", "--model", "{d}/good.xyz"], "missing.npy"),
     ("gold waves tilt huge", ["gold", "waves", "count", "-o", OUT + ".zarr", "--params", '{"learn": {"gold": {"structures": {"tilt_max_deg": 1e300}}}}'], "tilt_max_deg"),
     ("gold series output not writable", ["gold", "series", "-o", "/proc/hrtem-test/s"], "/proc/hrtem-test"),
+    ("gold heldout diameter huge", ["gold", "heldout", "-o", OUT, "--params", '{"learn": {"gold": {"heldout": {"diameters_nm": [1e300]}}}}'], "diameters_nm"),
+    ("gold train missing waves", ["gold", "train", "{d}/missing.zarr", "-o", OUT + ".keras"], "missing.zarr"),
+    ("gold evaluate missing model", ["gold", "evaluate", "{d}/missing.keras", "--ideal", "{d}/img.zarr", "--relaxed", "{d}/img.zarr", "-o", OUT + ".csv"], "missing.keras"),
     ("classify sampling nan", ["classify", "{d}/img.zarr", "--model", "{d}/good.xyz", "--sampling-a", "nan"], "--sampling-a"),
     # hrtem config
     ("config duplicate key", ["config", "{d}/dup_settings.yaml"], "duplicate key"),
