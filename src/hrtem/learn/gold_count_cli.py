@@ -38,8 +38,10 @@ def _train(args: argparse.Namespace) -> int:
 
     learn, _ = sections(parse_json_object(args.params, "--params"))
     workdir = Path(args.workdir or Path(args.output).with_suffix(".train"))
-    out = run_training(args.waves, args.output, args.history, workdir, count_learn(learn), args.seed,
-                       progress=not args.quiet)
+    settings = count_learn(learn)
+    k = int(settings["gold"]["labels"]["max_height"])
+    out = run_training(args.waves, args.output, args.history, workdir, settings, args.seed, progress=not args.quiet,
+                       extra_info={"class_meaning": "height", "max_height": k})
     print(f"[gold-count] trained {out['steps']} steps in {out['wall_s']:.1f} s ({out['steps_per_s']:.2f} steps/s) "
           f"-> {args.output}", file=sys.stderr)
     return 0
