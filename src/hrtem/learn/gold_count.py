@@ -37,6 +37,7 @@ from hrtem.errors import HrtemError
 
 __all__ = [
     "count_learn",
+    "count_class_weights",
     "count_test_particles",
     "build_count_test_waves",
     "count_images",
@@ -61,7 +62,7 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
 
     :func:`hrtem.learn.gold.gold_learn` (task ``"count"``: 300 kV, 50 Å cell,
     focal series, Cs, dose range and pixel of ``learn.gold.counting``) with
-    ``train.steps``, ``batch``, ``crop_px`` and ``loss`` from ``counting`` and the peak
+    ``train.steps``, ``batch``, ``crop_px``, ``loss`` and ``data.label_sigma_a`` from ``counting`` and the peak
     post-processing (height = argmax class at the peak).
     """
     from hrtem.learn.gold import gold_learn, task_section
@@ -72,10 +73,30 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     out["train"]["batch"] = int(k["batch"])
     out["train"]["crop_px"] = int(k["crop_px"])
     out["train"]["loss"] = str(k["loss"])
+    out["data"]["label_sigma_a"] = float(k["label_sigma_a"])
     lo, hi = (float(v) for v in k["dose_e_per_a2"])
     out["train"]["validation_dose_e_per_a2"] = float(np.sqrt(lo * hi))
     out["postprocess"]["mode"] = "peaks"
     return out
+
+
+def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_images: int = 32,
+                        power: float = 0.5, max_weight: float = 20.0) -> list[float]:
+    """Class weights of the counting loss: w_k ∝ f_k^(−power) of the label pixel frequencies (capped, pixel mean 1).
+
+    ``f_k`` from ``n_images`` training crops of ``waves`` drawn like the
+    training images (:func:`hrtem.learn.ceria.class_frequencies`,
+    :func:`hrtem.learn.ceria.class_weights`); a height absent from them gets
+    ``max_weight``.
+    """
+    from hrtem.learn.ceria import class_frequencies, class_weights
+    from hrtem.learn.data import TrainingImages
+
+    crop = int(settings["train"]["crop_px"] or settings["data"]["crop_px"])
+    images = TrainingImages(waves, {"data": {**settings["data"], "crop_px": crop}, "microscope": settings["microscope"]},
+                            seed, stream="train")
+    freq = class_frequencies(images, int(n_images))
+    return [float(w) for w in class_weights(freq, power, max_weight)]
 
 
 def count_test_particles(learn: Mapping[str, Any], seed: int) -> list:

@@ -40,6 +40,11 @@ def _train(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir or Path(args.output).with_suffix(".train"))
     settings = count_learn(learn)
     k = int(settings["gold"]["labels"]["max_height"])
+    if settings["train"]["loss"] == "weighted_cross_entropy" and not settings["train"]["class_weights"]:
+        from hrtem.learn.gold_count import count_class_weights
+
+        settings["train"]["class_weights"] = count_class_weights(args.waves, settings, args.seed)
+        print(f"[gold-count] class weights {[round(w, 2) for w in settings['train']['class_weights']]}", file=sys.stderr)
     out = run_training(args.waves, args.output, args.history, workdir, settings, args.seed, progress=not args.quiet,
                        extra_info={"class_meaning": "height", "max_height": k})
     print(f"[gold-count] trained {out['steps']} steps in {out['wall_s']:.1f} s ({out['steps_per_s']:.2f} steps/s) "
