@@ -86,7 +86,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "zone_axes": ["110"],
         "sampling_a": 0.2,
         "dose_e_per_a2": [1000.0, 1000000.0],
-        "steps": 1200,
+        "steps": 2400,
         "batch": 4,
         "crop_px": 128,
         "loss": "weighted_cross_entropy",
