@@ -44,6 +44,22 @@ def test_heldout_particles_are_110_wulff_with_height_classes(test_waves):
     assert len(ps[1]) > len(ps[0])
 
 
+def test_count_settings_and_class_weights(test_waves):
+    from hrtem.learn.gold_count import count_class_weights, count_learn
+
+    st = count_learn(TINY_COUNT)
+    k = st["gold"]["counting"]
+    assert st["data"]["channels"] == 3 and st["data"]["focal_series"]["defoci_a"] == [-170.0, -40.0, 90.0]
+    assert st["data"]["sampling_a"] == k["sampling_a"] and st["data"]["label_sigma_a"] == k["label_sigma_a"]
+    assert st["microscope"]["dose_e_per_a2"] == k["dose_e_per_a2"] and st["microscope"]["cs_mm"] == [-0.02, -0.01]
+    assert st["microscope"]["energy_kev"] == 300.0 and st["postprocess"]["mode"] == "peaks"
+    assert (st["train"]["steps"], st["train"]["loss"], st["train"]["crop_px"]) == (k["steps"], k["loss"], k["crop_px"])
+    st["train"]["crop_px"] = 32
+    w = count_class_weights(test_waves, st, seed=5, n_images=4)
+    assert len(w) == 7 and max(w) <= 20.0
+    assert w[0] < min(w[1:])  # the background is the most frequent class: the smallest weight
+
+
 def test_oracle_network_counts_every_column_right(test_waves, monkeypatch):
     """The label maps of the held-out images, given as the network output, must give every column its height."""
     import hrtem.learn.gold_count as gc
