@@ -69,6 +69,9 @@ def main() -> None:
     ap.add_argument("--fit-images", type=int, default=24, help="training images for the intensity fit")
     ap.add_argument("--radius-a", type=float, default=0.8, help="integration disc radius in Å (< half the 2.04 Å spacing)")
     ap.add_argument("--seed", type=int, default=None, help="seed (default: the config's)")
+    ap.add_argument("--channels", type=int, nargs="+", default=None,
+                    help="focal-series channels atomap may use (default: all; its 2-D Gaussian refinement costs minutes per channel)")
+    ap.add_argument("--realisations", type=int, default=None, help="focal series per particle and dose (default: the config's)")
     args = ap.parse_args()
 
     import yaml
@@ -87,7 +90,8 @@ def main() -> None:
     k = st["gold"]["counting"]
     kmax = int(st["gold"]["labels"]["max_height"])
     radius, margin = float(st["evaluation"]["radius_a"]), float(st["evaluation"]["margin_a"])
-    doses, reps = [float(d) for d in k["test_doses_e_per_a2"]], int(k["realisations"])
+    doses = [float(d) for d in k["test_doses_e_per_a2"]]
+    reps = int(k["realisations"] if args.realisations is None else args.realisations)
     test, train = ExitWaveSet(args.test), ExitWaveSet(args.train)
     configure_tensorflow(int(st["train"]["threads"]), st["device"])
 
@@ -139,7 +143,7 @@ def main() -> None:
     if have_atomap:
         best, best_recall, wall = None, -1.0, 0.0
         per_channel = {}
-        for ch in range(samples[0].image.shape[-1]):
+        for ch in (range(samples[0].image.shape[-1]) if args.channels is None else args.channels):
             both, w = _atomap([smp.image[..., ch] for smp in samples], s, args.peers_python, spacing_a=AU110_SPACING_A)
             wall += w
             for sign in (1, -1):
