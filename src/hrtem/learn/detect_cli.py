@@ -374,7 +374,7 @@ def detect_array(frame: np.ndarray, det: Detector, sampling_a: float, tile_px: i
     kw = dict(det.postprocess)
     if threshold is not None:
         kw["threshold"] = float(threshold)
-    kw = {k: v for k, v in kw.items() if k in ("threshold", "level", "mode", "core")}
+    kw = {k: v for k, v in kw.items() if k in ("threshold", "level", "mode", "core", "min_separation_a")}
     pos, cls, conf = find_atoms(probs, det.sampling_a, **kw)
     return np.asarray(pos, float).reshape(-1, 2), np.asarray(cls, int), np.asarray(conf, float), probs
 

@@ -110,6 +110,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "learning_rate": None,
         "width": None,
         "threshold": None,
+        "min_separation_a": 0.5,
     },
     "heldout": {
         "diameters_nm": [2.5, 3.5],
