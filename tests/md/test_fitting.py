@@ -44,6 +44,17 @@ def test_synthetic_problem_is_recovered(tmp_path):
     assert len(res.history) == 7 and res.evaluations > 6
 
 
+def test_polished_start_is_minimised_before_the_first_jump():
+    x0 = TRUE * np.array([1.15, 0.88, 1.1])
+    plain = random_walk(model, x0, NAMES, TARGETS, WalkSettings(steps=0))
+    res = random_walk(model, x0, NAMES, TARGETS, WalkSettings(steps=0, polish_evaluations=200))
+    assert plain.e_current > 100 and plain.evaluations == 1
+    assert res.e_current < 0.01 * plain.e_current
+    assert res.history[0]["evaluations"] == res.evaluations > 20
+    assert np.allclose(res.x_current, TRUE, rtol=1e-3)
+    assert res.x_current == res.x_best and res.step == 0
+
+
 def test_failed_evaluations_score_huge():
     res = random_walk(model, [-1.0, 0.5, 1.5], NAMES, TARGETS, WalkSettings(steps=0))
     assert res.e_current == FAILED_OBJECTIVE

@@ -383,7 +383,8 @@ def series_of(frames: np.ndarray, channels: int, source: str = "the input") -> n
 
 
 def detect_array(frame: np.ndarray, det: Detector, sampling_a: float, tile_px: int = 512, overlap_px: int = 32,
-                 threshold: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                 threshold: float | None = None, min_separation_a: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Atoms of one frame ``(nx, ny)`` [x, y] (or focal series ``(C, nx, ny)``) with pixel ``sampling_a`` Å.
 
     A focal series has the model's number of channels, in increasing defocus.
@@ -418,7 +419,9 @@ def detect_array(frame: np.ndarray, det: Detector, sampling_a: float, tile_px: i
     kw = dict(det.postprocess)
     if threshold is not None:
         kw["threshold"] = float(threshold)
-    kw = {k: v for k, v in kw.items() if k in ("threshold", "level", "mode", "core")}
+    if min_separation_a is not None:
+        kw["min_separation_a"] = float(min_separation_a)
+    kw = {k: v for k, v in kw.items() if k in ("threshold", "level", "mode", "core", "min_separation_a")}
     pos, cls, conf = find_atoms(probs, det.sampling_a, **kw)
     return np.asarray(pos, float).reshape(-1, 2), np.asarray(cls, int), np.asarray(conf, float), probs
 
@@ -441,6 +444,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--maps", type=Path, default=None, help="Zarr store for the probability maps (optional)")
     p.add_argument("--sampling-a", type=float, default=None, help="pixel size in Å (overrides the file's)")
     p.add_argument("--threshold", type=float, default=None, help="post-processing threshold t (default: the model's)")
+    p.add_argument("--min-separation-a", type=float, default=None,
+                   help="of two atoms closer than this (Å) keep the more confident (default: the model's, else 0)")
     p.add_argument("--tile", type=int, default=512, help="tile side in px at the model's pixel (default 512)")
     p.add_argument("--overlap", type=int, default=32, help="overlap margin of tiles in px (default 32)")
     p.set_defaults(func=run)
@@ -462,7 +467,8 @@ def run(args: argparse.Namespace) -> int:
     maps = []
     inputs = series_of(mic.frames, det.channels, mic.source)
     for f, frame in enumerate(inputs):
-        pos, cls, conf, probs = detect_array(frame, det, mic.sampling_a, args.tile, args.overlap, args.threshold)
+        pos, cls, conf, probs = detect_array(frame, det, mic.sampling_a, args.tile, args.overlap, args.threshold,
+                                               args.min_separation_a)
         rows["frame"] += [f] * len(pos)
         rows["x_a"] += pos[:, 0].tolist()
         rows["y_a"] += pos[:, 1].tolist()

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hrtem.config import parse_json_object
 from hrtem.errors import HrtemError
 
@@ -30,7 +32,7 @@ FULL_SET = ("a0", "E_coh", "elastic", "phases", "surfaces", "vacancy", "dimer")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("potentials", help="fit COMB3 parameters (Pt, Au) and tabulate them (tab5_1, tab5_2)")
+    p = subparsers.add_parser("potentials", help="fit COMB3 parameters (Pt, Au, cross terms) and tabulate them (tab5_1 ... tab5_7)")
     sub = p.add_subparsers(dest="action", required=True)
     w = sub.add_parser("walk", help="run or resume one random-walk walker")
     w.add_argument("--element", required=True)
@@ -52,9 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--params", default="{}")
     b.add_argument("--config-hash", default="")
     b.set_defaults(func=_cmd_best)
+    from hrtem.md.cross_commands import PAIR_TABLES, register_cross  # noqa: PLC0415
+
+    register_cross(sub)
     t = sub.add_parser("table", help="render a thesis table from a fitted property JSON")
-    t.add_argument("table", choices=sorted(METAL_TABLES.values()))
-    t.add_argument("properties", help="properties JSON written by `hrtem potentials best`")
+    t.add_argument("table", choices=sorted([*METAL_TABLES.values(), *PAIR_TABLES.values()]))
+    t.add_argument("properties", help="properties JSON written by `hrtem potentials best` or `cross-best`")
     t.add_argument("-o", "--output", required=True, help="PNG (CSV beside it)")
     t.set_defaults(func=_cmd_table)
 
@@ -78,12 +83,33 @@ def _targets(sec: dict[str, Any], element: str) -> list[dict[str, Any]]:
     return rows
 
 
+def shipped_file(element: str) -> Path:
+    """The package's fitted COMB3 file of ``element`` (``hrtem/data/comb3_<element>.comb3``)."""
+    from importlib import resources  # noqa: PLC0415
+
+    path = Path(str(resources.files("hrtem") / "data" / f"comb3_{element}.comb3"))
+    if not path.is_file():
+        raise HrtemError(
+            f"potentials.start: no shipped COMB3 set for {element} ({path}); use potentials.start: template"
+        )
+    return path
+
+
 def _problem(sec: dict[str, Any], element: str):  # noqa: ANN202
+    """The fit problem of ``element`` and a one-line description of its start."""
     from hrtem.md.comb3_fit import MetalProblem, start_parameters  # noqa: PLC0415
+    from hrtem.md.comb3_params import Comb3Parameters  # noqa: PLC0415
 
     rows = {r["key"]: r for r in _targets(sec, element)}
-    a_t, e_t = rows["a0_A"]["target"], rows["E_coh_eV"]["target"]
+    a_t, e_t, b_t = rows["a0_A"]["target"], rows["E_coh_eV"]["target"], rows["B_GPa"]["target"]
+    if sec["start"] == "shipped":
+        path = shipped_file(element)
+        params = Comb3Parameters.read(path)
+        params.header = []
+        note = f"shipped set hrtem/data/{path.name} (sha {params.digest()})"
+        return MetalProblem(element, params, sec["free"], a_t, sec["slab_layers"]), note
     ls = es = 1.0
+    k = 0.0
     if sec["prescale"]:
         ref = start_parameters(sec["template"], sec["template"], sec["base_file"])
         tmp = MetalProblem(sec["template"], ref, [], a_t)
@@ -92,8 +118,20 @@ def _problem(sec: dict[str, Any], element: str):  # noqa: ANN202
         finally:
             tmp.close()
         ls, es = a_t / props["a0_A"], e_t / props["E_coh_eV"]
-    params = start_parameters(element, sec["template"], sec["base_file"], ls, es)
-    return MetalProblem(element, params, sec["free"], a_t, sec["slab_layers"]), (ls, es)
+        if sec["prescale_stiffness"]:
+            scaled = start_parameters(element, sec["template"], sec["base_file"], ls, es)
+            tmp = MetalProblem(element, scaled, [], a_t)
+            try:
+                b_s = tmp([], which=("a0", "E_coh", "elastic"))["B_GPa"]
+            finally:
+                tmp.close()
+            k = float(np.sqrt(b_t / b_s)) if b_s > 0 else 0.0
+    params = start_parameters(element, sec["template"], sec["base_file"], ls, es, k, a_t / np.sqrt(2))
+    note = (
+        f"{sec['template']} entries of {sec['base_file']}, prescaled lengths x{ls:.6f}, energies x{es:.6f}, "
+        f"decay constants x{k or 1.0:.6f} (target B {b_t:g} GPa)"
+    )
+    return MetalProblem(element, params, sec["free"], a_t, sec["slab_layers"]), note
 
 
 def _cmd_walk(args: argparse.Namespace) -> int:
@@ -109,8 +147,9 @@ def _cmd_walk(args: argparse.Namespace) -> int:
         nm_max_evaluations=w["nm_max_evaluations"],
         nm_tolerance=w["nm_tolerance"],
         start_spread=w["start_spread"],
+        polish_evaluations=w["polish_evaluations"],
     )
-    prob, scale = _problem(sec, args.element)
+    prob, start_note = _problem(sec, args.element)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
@@ -137,7 +176,7 @@ def _cmd_walk(args: argparse.Namespace) -> int:
     print(
         f"{out}: {args.element} walker {args.walker}: {res.step} steps, best objective {res.e_best:.6g}, "
         f"{prob.evaluations} evaluations in {dt:.1f} s ({dt / max(prob.evaluations, 1):.3f} s each), "
-        f"prescale lengths ×{scale[0]:.4f} energies ×{scale[1]:.4f}"
+        f"start: {start_note}"
     )
     return 0
 
@@ -153,7 +192,7 @@ def _cmd_best(args: argparse.Namespace) -> int:
             raise HrtemError(f"walker checkpoint {p} does not exist (run `hrtem potentials walk`)")
         walks.append((p, WalkResult.from_json(p.read_text())))
     path, best = min(walks, key=lambda pw: pw[1].e_best)
-    prob, scale = _problem(sec, args.element)
+    prob, start_note = _problem(sec, args.element)
     try:
         t0 = time.perf_counter()
         props = prob(best.x_best, which=("a0", "E_coh", "elastic", "phases_fit", "surfaces_fit", "dimer"))
@@ -171,8 +210,7 @@ def _cmd_best(args: argparse.Namespace) -> int:
     per_step = evals / max(sum(w.step for _, w in walks), 1)
     header = [
         f"COMB3 parameters for {args.element} fitted by hrtem (thesis §5.2-5.3 random walk + Nelder-Mead).",
-        f"Start: {sec['template']} entries of {sec['base_file']}, prescaled lengths x{scale[0]:.6f}, "
-        f"energies x{scale[1]:.6f}.",
+        f"Start: {start_note}.",
         f"config hash {args.config_hash or 'n/a'}; best of {len(walks)} walkers: {path.name}, "
         f"objective {best.e_best:.6g} after {best.step} steps; free {', '.join(prob.names)}.",
         f"Targets: thesis {METAL_TABLES[args.element]} starred rows. NOT the thesis's own (unpublished) set.",
@@ -213,8 +251,16 @@ def _cmd_table(args: argparse.Namespace) -> int:
     from hrtem.md.settings import Potential  # noqa: PLC0415
 
     info = json.loads(Path(args.properties).read_text())
-    el = info["element"]
     targets = read_targets(table=args.table)
+    if "pair" in info:
+        from hrtem.md.cross_commands import cross_table_rows, write_cross_table  # noqa: PLC0415
+
+        if info["table"] != args.table:
+            raise HrtemError(f"{args.properties} is the pair {info['pair']} ({info['table']}), not {args.table}")
+        write_cross_table(cross_table_rows(info, targets), args.table, info, Path(args.output))
+        print(f"{args.output}: {args.table} ({info['pair']}), objective {info['objective']:.6g}")
+        return 0
+    el = info["element"]
     with PropertyCalculator(Potential(kind="eam", eam_files={el: f"{el}_u3.eam"})) as c:
         eam = evaluate_metal(c, el, 4.0, FULL_SET, (5, 6, 7, 8, 9))
     rows = table_rows(info["properties"], targets)

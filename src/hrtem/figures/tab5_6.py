@@ -1,0 +1,5 @@
+"""Thesis Table 5.6: COMB3 cross terms, fitted vs target and the thesis's COMB3 (``hrtem potentials table``)."""
+
+from hrtem.figures._tab5cross import claims
+
+CLAIMS = claims("tab5_6")

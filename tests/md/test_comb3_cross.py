@@ -1,0 +1,58 @@
+"""Cross-term stage: prototype structures and the pair-parameter coordinates (no long LAMMPS runs)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from hrtem.md.comb3_cross import PROTOTYPES, CrossProblem, build
+from hrtem.md.comb3_params import Comb3Parameters, field_index
+from hrtem.md.fitting import read_targets
+
+
+def _formula(key: str) -> Counter:
+    """Element ratio from a target key, e.g. Ef_Pt2O_Cu2O -> {Pt: 2, O: 1}."""
+    name = key.split("_")[1]
+    return Counter({el: int(n or 1) for el, n in re.findall(r"([A-Z][a-z]?)(\d*)", name)})
+
+
+@pytest.mark.parametrize("key", sorted(PROTOTYPES))
+def test_prototypes_have_the_named_composition_and_bond_length(key):
+    row = [r for r in read_targets() if r["key"] == key]
+    assert row, key
+    metal, other = row[0]["system"].split("-")
+    atoms = build(key, metal, other)
+    got = Counter(atoms.get_chemical_symbols())
+    want = _formula(key) if key != "Ef_PtO_rutile" else Counter({"Pt": 1, "O": 2})  # rutile is AB2 (documented)
+    g = np.gcd.reduce(list(got.values()))
+    assert {k: v // g for k, v in got.items()} == dict(want), (key, got)
+    # the shortest metal-other distance is the bond-length guess (rutile/CaCl2/PdO within 10 %)
+    d = atoms.get_all_distances(mic=True)
+    sym = np.array(atoms.get_chemical_symbols())
+    dmo = d[np.ix_(sym == metal, sym == other)].min()
+    assert 1.6 < dmo < 3.2
+    assert atoms.get_volume() > 0 and atoms.pbc.all()
+
+
+def test_pair_coordinates_roundtrip_and_anchor_both_entries():
+    p = Comb3Parameters.read("comb3_Pt.comb3")
+    cp = CrossProblem("Pt", "Zr", p, ["A_r0", "B_r0", "lambda", "alpha"], ["Ef_PtZr_CsCl", "Ef_PtZr_TiI"])
+    try:
+        assert cp.keys == ["Ef_PtZr_CsCl"]  # TiI is not built
+        x0 = cp.x0()
+        q = cp.with_values(x0)
+        for t in cp.entries:
+            assert np.allclose(q.entries[t], p.entries[t])
+        x = x0 * np.array([1.1, 1.0, 1.05, 1.0])
+        q = cp.with_values(x)
+        a, b = (q.entries[t] for t in cp.entries)
+        shared = [field_index(f) for f in ("alpha1", "bigB1", "lambda", "bigA")]
+        assert np.allclose(a[shared], b[shared])  # pair terms shared by Pt-Zr-Zr and Zr-Pt-Pt
+        lam = q.get(("Pt", "Zr", "Zr"), "lambda")
+        assert q.get(("Pt", "Zr", "Zr"), "bigA") * np.exp(-lam * cp.r0) == pytest.approx(x[0])
+        assert q.get(("Pt", "Pt", "Pt"), "bigA") == p.get(("Pt", "Pt", "Pt"), "bigA")  # metal untouched
+    finally:
+        cp.close()
