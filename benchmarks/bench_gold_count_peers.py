@@ -157,7 +157,7 @@ def main() -> None:
                 if rec > best_recall:
                     best, best_recall = (ch, sign), rec
                     chosen = [b[sign][inside(b[sign])] for b in both]
-        walls["atomap (3 channels x 2 signs)"] = wall
+        walls[f"atomap ({len(per_channel) // 2} channel(s) x 2 signs)"] = wall
         print("atomap recall per (channel, sign): " + ", ".join(f"{c}{'+' if sg > 0 else '-'}: {r:.3f}"
                                                                for (c, sg), r in per_channel.items()))
         methods[f"atomap ch{best[0]} sign {best[1]:+d} + intensity"] = [
