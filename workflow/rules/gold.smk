@@ -109,13 +109,15 @@ rule gold_series_detect:
         frames=res("learn/gold/series/frames.zarr"),
     output:
         res("learn/gold/series/detections.csv"),
+    params:
+        min_sep=config["learn"]["gold"]["detect"]["min_separation_a"] or 0.0,
     threads: 2
     conda:
         ENV
     log:
         res("logs/gold_series_detect.log"),
     shell:
-        "hrtem detect {input.frames} --model {input.model} -o {output} > {log} 2>&1"
+        "hrtem detect {input.frames} --model {input.model} -o {output} --min-separation-a {params.min_sep} > {log} 2>&1"
 
 
 rule fig6_21:

@@ -85,6 +85,16 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "dose": "total",
         "cs_mm": [-0.02, -0.01],
         "zone_axes": ["110"],
+        "sampling_a": 0.2,
+        "dose_e_per_a2": [1000.0, 1000000.0],
+        "steps": 2400,
+        "batch": 4,
+        "crop_px": 128,
+        "loss": "weighted_cross_entropy",
+        "label_sigma_a": 0.6,
+        "test_diameters_nm": [1.6, 2.0, 2.4],
+        "test_doses_e_per_a2": [1000.0, 10000.0, 100000.0, 1000000.0],
+        "realisations": 2,
     },
     "time_series": {
         "frames": 8,
@@ -110,6 +120,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "learning_rate": None,
         "width": None,
         "threshold": None,
+        "min_separation_a": 0.5,
     },
     "heldout": {
         "diameters_nm": [2.5, 3.5],
@@ -268,8 +279,10 @@ def gold_learn(learn: Mapping[str, Any], task: str = "detect") -> dict[str, Any]
 
     The microscope ranges are ``learn.microscope`` (Table 6.1) at
     ``learn.gold.energy_kev``; the cell is ``learn.gold.structures.cell_a``.
-    ``task="count"``: Cs in ``counting.cs_mm`` and a three-image focal series
-    (``learn.data.focal_series`` from ``counting``; thesis Eq. 6.19).
+    ``task="count"``: Cs in ``counting.cs_mm``, the dose range
+    ``counting.dose_e_per_a2``, the camera pixel ``counting.sampling_a`` and a
+    three-image focal series (``learn.data.focal_series`` from ``counting``;
+    thesis Eq. 6.19).
     """
     import copy
 
@@ -283,6 +296,8 @@ def gold_learn(learn: Mapping[str, Any], task: str = "detect") -> dict[str, Any]
     if task == "count":
         k = c["counting"]
         out["microscope"]["cs_mm"] = [float(v) for v in k["cs_mm"]]
+        out["microscope"]["dose_e_per_a2"] = [float(v) for v in k["dose_e_per_a2"]]
+        out["data"]["sampling_a"] = float(k["sampling_a"])
         out["data"]["channels"] = len(k["defoci_a"])
         out["data"]["focal_series"] = {"defoci_a": [float(v) for v in k["defoci_a"]],
                                        "jitter_a": float(k["jitter_a"]), "dose": k["dose"]}

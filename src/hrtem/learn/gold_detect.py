@@ -83,6 +83,8 @@ def detect_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
         out["network"]["width"] = int(d["width"])
     if d["threshold"] is not None:
         out["postprocess"]["threshold"] = float(d["threshold"])
+    if d["min_separation_a"] is not None:
+        out["postprocess"]["min_separation_a"] = float(d["min_separation_a"])
     return out
 
 
@@ -241,7 +243,8 @@ def detect_sample(model: Any, learn: Mapping[str, Any], sample: Any, margin_a: f
     pp = learn["postprocess"]
     probs = predict(model, sample.image[None])[0]
     pos, _, score = find_atoms(probs, sample.sampling_a, threshold=float(pp["threshold"]), level=float(pp["level"]),
-                               mode=pp["mode"], core=float(pp["core"]))
+                               mode=pp["mode"], core=float(pp["core"]),
+                               min_separation_a=float(pp.get("min_separation_a", 0.0)))
     if pp["mode"] == "watershed":
         from hrtem.learn.postprocess import ratio
 
