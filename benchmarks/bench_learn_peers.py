@@ -70,11 +70,15 @@ np.savez(sys.argv[2], **out)
 """
 
 
-def _atomap(images: list[np.ndarray], sampling_a: float, python: str | None) -> tuple[list[dict[int, np.ndarray]], float]:
-    """Positions (Å, [x, y]) per image for both signs, and the wall time."""
+def _atomap(images: list[np.ndarray], sampling_a: float, python: str | None, spacing_a: float = 1.42
+            ) -> tuple[list[dict[int, np.ndarray]], float]:
+    """Positions (Å, [x, y]) per image for both signs, and the wall time.
+
+    ``spacing_a``: the nearest-neighbour distance of the atoms or columns
+    (graphene bond 1.42 Å; ⟨110⟩ Au columns a/2 = 2.04 Å)."""
     # atomap's separation acts like a half-width: 0.45 bond (5 px at 0.12 Å) found 127 of 136 atoms
     # of a 10^5 e/Å² test image, 0.8 bond (9 px) only 75
-    sep = max(2, round(0.45 * 1.42 / sampling_a))
+    sep = max(2, round(0.45 * spacing_a / sampling_a))
     tmp = Path(tempfile.mkdtemp(prefix="peers_"))
     # atomap works on displayed images (rows = y): pass the transpose of our [x, y] arrays
     np.savez(tmp / "in.npz", images=np.stack([im.T for im in images]), separation=sep)

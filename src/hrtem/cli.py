@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "shapes": ("hrtem.learn.shapes_cli", "particle shapes on carbon: exit waves and classifier (abstract 002)"),
     "classify": ("hrtem.learn.classify_cli", "3D shape of the particle in an HRTEM image"),
     "gold": ("hrtem.learn.gold_cli", "Au particles: training exit waves and the simulated time series (issue 11)"),
+    "gold-count": ("hrtem.learn.gold_count_cli", "atom counting in Au particles from a focal series (issue 11)"),
 }
 
 

@@ -127,6 +127,13 @@ def _md(c: Config) -> None:
     if interface is not None and sorted(abs(int(i)) for i in interface) not in ([0, 0, 1], [1, 1, 1]):
         _fail("md.particle.interface", f"{interface} is not supported; give [1, 1, 1], [1, 0, 0] or null")
     _unique("md.particle.rotations_deg", md["particle"]["rotations_deg"], lambda v: f"{float(v):g}", " (one MD run each)")
+    if not any(float(r) == 0.0 for r in md["particle"]["rotations_deg"]):
+        _fail("md.particle.rotations_deg", f"{md['particle']['rotations_deg']} has no 0; fig5_5/fig5_6 image the 0° run along the particle's <110>; add 0")
+    an = md["anatase"]
+    if an["fixed_layers"] >= an["layers"]:
+        _fail("md.anatase.fixed_layers", f"{an['fixed_layers']} fixes every trilayer of {an['layers']}; give less than md.anatase.layers")
+    if not any(s.get("sample") for s in an["stages"]):
+        _fail("md.anatase.stages", "has no stage with sample: true; fig5_8 ... fig5_10 use the snapshots of a sampling stage")
     stages = md["stages"]
     if not stages:
         _fail("md.stages", "is empty; give at least one stage")

@@ -206,6 +206,22 @@ def estimate_config(config: Mapping[str, Any], results: str | os.PathLike = "res
         )
     )
     rows.append(Row("MD run in memory", n_md * 20_000, "B", mem, "md.support.repeat or md.particle.radius_A"))
+    # anatase(001) runs (two starts) and the free particle (figs 5.7-5.10), md.anatase
+    an = md.get("anatase") or {}
+    if an:
+        radius = an.get("radius_A") or mp["radius_A"]
+        half_an = 2 / 3 * math.pi * radius**3 * 4 / mp["lattice_a_A"] ** 3
+        slab_an = an["repeat"][0] * an["repeat"][1] * an["layers"] * 3
+        steps_an = sum(int(st["steps"]) for st in an["stages"]) + int(md["minimize"]["max_iterations"])
+        rows.append(
+            Row(
+                f"MD atom-steps, anatase and free runs (3 runs × {steps_an} steps)",
+                (2 * (slab_an + half_an) + half_an) * steps_an,
+                "atom-steps",
+                float(budget.get("md_atom_steps", 1e11)),
+                "md.anatase.stages.*.steps, md.anatase.repeat or budget.md_atom_steps",
+            )
+        )
     return rows
 
 

@@ -202,3 +202,27 @@ def test_detect_finds_the_atoms_of_a_simulated_tif_dm4_and_stack(tmp_path, tiny_
         m = match(found, truth[k], 0.5)
         assert m.tp >= 13 and m.fp <= 1, (k, m.tp, m.fp, m.fn)
     assert "atoms in 2 frame(s)" in capsys.readouterr().out
+
+
+def test_min_separation_reaches_find_atoms_from_the_option_and_the_model(monkeypatch):
+    """``--min-separation-a`` (or the model's ``postprocess``) merges the duplicate peaks of one column."""
+    import hrtem.learn.detect_cli as dc
+
+    s = 0.12
+    ix, iy = np.indices((120, 120))
+    atom = np.zeros((120, 120))
+    for cx, cy in ((5.0, 7.0), (6.5, 7.0)):  # two columns 1.5 Å apart
+        atom += np.exp(-((ix * s - cx) ** 2 + (iy * s - cy) ** 2) / (2 * 0.35**2))
+    atom *= 1.0 - 0.25 * (ix % 2)  # the pixel-scale ripple that splits one peak into several
+    probs = np.stack([1.0 - np.clip(atom, 0, 1), np.clip(atom, 0, 1)], -1)
+    monkeypatch.setattr(dc, "tiled_probabilities", lambda *a, **k: probs)
+    det = dc.Detector(model=None, info={}, sampling_a=s, channels=1, lcn_sigma_a=None,
+                      postprocess={"mode": "peaks", "threshold": 0.5})
+    frame = np.random.default_rng(0).normal(size=(120, 120))
+    raw = dc.detect_array(frame, det, s)[0]
+    assert len(raw) > 2
+    merged = dc.detect_array(frame, det, s, min_separation_a=0.5)[0]
+    assert len(merged) == 2 and np.allclose(np.sort(merged[:, 0]), [5.0, 6.5], atol=0.2)
+    det.postprocess["min_separation_a"] = 0.5  # recorded in the model at training
+    assert len(dc.detect_array(frame, det, s)[0]) == 2
+    assert len(dc.detect_array(frame, det, s, min_separation_a=0.0)[0]) == len(raw)

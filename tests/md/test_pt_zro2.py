@@ -48,3 +48,39 @@ def test_pt_on_zro2_relaxes_and_anneals(tmp_path):
     assert np.isfinite(th["potential_energy_eV"]).all()
     assert th["temperature_K"].max() < 1500
     assert res.minimized_energy_eV < 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("oxide", "cation"), [("zro2_111", "Zr"), ("anatase_001", "Ti")])
+def test_pt_with_the_shipped_complete_file_relaxes_and_anneals_on_both_supports(tmp_path, oxide, cation):
+    """hrtem/data/comb3_Pt.comb3 (every Pt/Zr/Ti/O triplet): no blow-up, O < 0 < cation, Σq = 0, per step."""
+    from hrtem.md.model import model_from_config
+    from hrtem.md.supported import system_model
+
+    md = {"particle": {"element": "Pt", "lattice_a_A": 3.91, "radius_A": 5.5},
+          "support": {"repeat": [5, 3]}, "anatase": {"repeat": [5, 5], "layers": 2}}
+    atoms = model_from_config(md, rotation_deg=10.0) if oxide == "zro2_111" else system_model(md, "anatase_natural")
+    settings = MDSettings(
+        potential=Potential(kind="comb3", file="comb3_Pt.comb3"),
+        minimize=Minimize(max_iterations=30),
+        stages=(Stage("heat", 300, 500, 40), Stage("hold", 500, 500, 40, sample=True)),
+        snapshot_every=20,
+        thermo_every=10,
+    )
+    res = run_md(atoms, settings, seed=1, keys=("test", "pt", oxide), workdir=tmp_path / "md")
+    sym = np.array(res.structure.get_chemical_symbols())
+    assert (sym == "Pt").sum() > 20 and (sym == cation).sum() > 20
+    for a in [res.minimized, res.structure, *res.snapshots]:
+        q = a.get_initial_charges()
+        assert (q[sym == "O"] < -0.3).all()
+        assert (q[sym == cation] > 0.8).all()
+        assert abs(q.sum()) < 1e-6
+    th = res.thermo
+    assert np.isfinite(th["potential_energy_eV"]).all()
+    assert th["temperature_K"].max() < 1500
+    assert res.minimized_energy_eV < 0
+    # no blow-up: no atom moved more than 3 Å from its minimised position during the 80 steps
+    from ase.geometry import find_mic
+
+    _, dist = find_mic(res.structure.positions - res.minimized.positions, res.structure.cell, res.structure.pbc)
+    assert dist.max() < 3.0

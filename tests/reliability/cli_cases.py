@@ -95,6 +95,12 @@ CASES: list[tuple[str, list[str], str]] = [
     ("md run missing input", ["md", "run", "{d}/missing.xyz", "-o", "{d}/out/md"], "missing.xyz"),
     ("md run ranks 0", ["md", "run", "{d}/good.xyz", "--ranks", "0", "-o", "{d}/out/md"], "--ranks"),
     ("md strain3d reference nan", ["md", "strain3d", "{d}/good.xyz", "--reference-a", "nan", "-o", OUT + ".xyz"], "--reference-a"),
+    ("md image missing input", ["md", "image", "{d}/missing.xyz", "-o", OUT + ".zarr"], "missing.xyz"),
+    ("md image reference nan", ["md", "image", "{d}/good.xyz", "--reference-a", "nan", "-o", OUT + ".zarr"], "--reference-a"),
+    ("md image optics inf", ["md", "image", "{d}/good.xyz", "--reference-a", "3.9", "--optics",
+                             '{"microscope": {"defocus_a": Infinity}}', "-o", OUT + ".zarr"], "images.microscope.defocus_a"),
+    ("md support rotation on anatase", ["md", "support", "--system", "anatase_natural", "--rotation", "10",
+                                        "-o", OUT + ".xyz"], "--rotation"),
     # hrtem figure
     ("figure unknown id", ["figure", "fig9_9", "-o", OUT + ".png"], "fig9_9"),
     ("figure fig4_10 missing chunk", ["figure", "fig4_10", "{d}/ens_missing_chunk.zarr", "-o", OUT + ".png", "--params", '{"fig4_10": {"defocus_a": 0, "tilt_deg": 0}}'], "ens_missing_chunk.zarr"),
@@ -122,6 +128,9 @@ CASES: list[tuple[str, list[str], str]] = [
     ("classify missing image", ["classify", "{d}/missing.npy", "--model", "{d}/good.xyz"], "missing.npy"),
     ("gold waves tilt huge", ["gold", "waves", "count", "-o", OUT + ".zarr", "--params", '{"learn": {"gold": {"structures": {"tilt_max_deg": 1e300}}}}'], "tilt_max_deg"),
     ("gold series output not writable", ["gold", "series", "-o", "/proc/hrtem-test/s"], "/proc/hrtem-test"),
+    ("gold heldout diameter huge", ["gold", "heldout", "-o", OUT, "--params", '{"learn": {"gold": {"heldout": {"diameters_nm": [1e300]}}}}'], "diameters_nm"),
+    ("gold train missing waves", ["gold", "train", "{d}/missing.zarr", "-o", OUT + ".keras"], "missing.zarr"),
+    ("gold evaluate missing model", ["gold", "evaluate", "{d}/missing.keras", "--ideal", "{d}/img.zarr", "--relaxed", "{d}/img.zarr", "-o", OUT + ".csv"], "missing.keras"),
     ("classify sampling nan", ["classify", "{d}/img.zarr", "--model", "{d}/good.xyz", "--sampling-a", "nan"], "--sampling-a"),
     # hrtem config
     ("config duplicate key", ["config", "{d}/dup_settings.yaml"], "duplicate key"),

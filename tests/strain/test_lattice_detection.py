@@ -18,7 +18,11 @@ from hrtem.strain.synthetic import gaussian_image
 
 @pytest.fixture(scope="module")
 def au_images():
-    """Noisy camera images (0.2 Å/px, Δf = 8.5 nm, ch. 4 optics) of a 3 nm Au Wulff particle, both zones."""
+    """Noisy camera images (0.2 Å/px, Δf = 8.5 nm, ch. 4 optics) of a 3 nm Au Wulff particle, both zones.
+
+    ``out[zone, dose]`` is one noise realisation; ``out["noisy"](zone, dose, k)``
+    makes realisation ``k`` of the same noise-free image.
+    """
     from hrtem.config import validate_config
     from hrtem.optics import Detector, Microscope
     from hrtem.seeding import rng
@@ -30,16 +34,23 @@ def au_images():
     sim = cfg["simulate"]
     sim["frozen_phonons"]["configurations"] = 1
     scope = Microscope.from_config(cfg["images"]["microscope"])
-    out = {}
+    out, lenses = {}, {}
     for zone in ("110", "100"):
         atoms = wulff_particle("Au", 3.0, zone_axis=zone, vacuum_a=5.0)
         waves = exit_waves(atoms, energy_kev=300, simulate=sim, seed=1, keys=("test", zone))
         s = tuple(float(waves[d][1] - waves[d][0]) for d in "xy")
-        lens = scope.image(waves.values, s)
-        for dose in (1e3, 1e4, 1e5):
-            det = Detector.from_config({**cfg["images"]["detector"], "dose_e_per_a2": dose})
-            out[zone, dose] = det.detect(lens, s, rng(0, "test", zone, dose))
+        lenses[zone] = (scope.image(waves.values, s), s)
         out[zone] = project_columns(atoms).positions_xy
+
+    def noisy(zone: str, dose: float, k: int) -> np.ndarray:
+        det = Detector.from_config({**cfg["images"]["detector"], "dose_e_per_a2": dose})
+        lens, s = lenses[zone]
+        return det.detect(lens, s, rng(k, "test", zone, dose))
+
+    for zone in ("110", "100"):
+        for dose in (1e3, 1e4, 1e5):
+            out[zone, dose] = noisy(zone, dose, 0)
+    out["noisy"] = noisy
     return out
 
 
@@ -59,21 +70,38 @@ def test_detection_goal_on_au_images(au_images, zone, dose):
 
 
 @pytest.mark.slow
-def test_detection_at_1e3(au_images):
-    """At 10³ e⁻/Å² the goal holds for ⟨100⟩; for ⟨110⟩ it is missed (measured levels held here).
+@pytest.mark.parametrize("zone", ["110", "100"])
+@pytest.mark.parametrize("dose", [1e3, 1e4])
+def test_detection_goal_on_every_noise_realisation(au_images, zone, dose):
+    """The goal on six noise realisations each, the lowest dose included (no chosen seed).
 
-    ⟨110⟩ at 10³ (this image): 97 % found, 1 % spurious, 80 % of the interior
-    columns fully matched with RMSD < 0.1 — the position noise (0.075 Å rms
-    against the model columns, 0.17 Å max) puts the RMSD of a fifth of the
-    interior columns above 0.1, and a missing column spoils the full match of
-    its six neighbours. Another noise realisation gave 100 % / 2–5 % / 87 %.
+    Before the lattice-neighbour test, the local-contrast heights, the
+    stronger Wiener filter and the infill, ⟨110⟩ at 10³ gave 97–100 % found,
+    0–1.8 % spurious and 75–100 % interior matched depending on the
+    realisation (now 100 % / 0 / 100 % on 16 realisations).
     """
-    det = detect_lattice_columns(au_images["100", 1e3], 0.2, "fcc100")
-    sc = detection_scores(det.positions, au_images["100"], "fcc100")
-    assert sc["found"] >= 0.98 and sc["spurious"] <= 0.01 and sc["interior_matched"] >= 0.95, sc
-    det = detect_lattice_columns(au_images["110", 1e3], 0.2, "fcc110")
-    sc = detection_scores(det.positions, au_images["110"], "fcc110")
-    assert sc["found"] >= 0.96 and sc["spurious"] <= 0.05 and sc["interior_matched"] >= 0.75, sc
+    for k in range(6):
+        det = detect_lattice_columns(au_images["noisy"](zone, dose, k), 0.2, f"fcc{zone}")
+        sc = detection_scores(det.positions, au_images[zone], f"fcc{zone}")
+        assert sc["found"] >= 0.98, (k, sc)
+        assert sc["spurious"] <= 0.01, (k, sc)
+        assert sc["interior_matched"] >= 0.95, (k, sc)
+
+
+@pytest.mark.slow
+def test_each_stage_rejects_what_it_should(au_images):
+    """⟨110⟩ at 10³: without the lattice-neighbour test and the local-contrast heights the
+    delocalised fringes beyond the surface come back; without the infill (and the stronger
+    Wiener filter) the dim thick central columns are lost."""
+    spurious, found = [], []
+    for k in range(6):
+        img = au_images["noisy"]("110", 1e3, k)
+        plain = detect_lattice_columns(img, 0.2, "fcc110", lattice_neighbours=0, height_sigma_a=0.0, noise_factor=1.0)
+        spurious.append(detection_scores(plain.positions, au_images["110"], "fcc110")["spurious"])
+        no_fill = detect_lattice_columns(img, 0.2, "fcc110", infill=False, noise_factor=1.0)
+        found.append(detection_scores(no_fill.positions, au_images["110"], "fcc110")["found"])
+    assert max(spurious) > 0.01, spurious
+    assert min(found) < 1.0, found  # with the infill: 100 % (test above)
 
 
 @pytest.mark.slow

@@ -167,32 +167,59 @@ def test_chain_measures_uniform_field_back(tmp_path):
 
 @pytest.mark.slow
 def test_chain_measures_radial_field_back(tmp_path):
-    """A radial profile ε_p(r) = A e^{−q}(1 − q), q = r²/2w² (A = 3 %, w = 8 Å) is measured back along r.
+    """A radial profile ε_p(r) = A e^{−q}(1 − q), q = r²/2w² (A = 3 %, w = 8 Å) is measured back.
 
-    Measured (2.5 nm particle, 8.5 nm, 10⁴ e⁻/Å²): the noisy images agree with
-    the noise-free one within the noise (0.1 % rms), but the noise-free
-    measurement itself deviates from the truth by 0.7 % rms (1.3 % at the
-    centre, where the field is steepest): the ch. 4 imaging error, larger here
-    than for the uniform field (< 0.2 %). The profile is recovered only
-    roughly (correlation 0.67 with the truth over its 3.5 % span): this
-    field is NOT measured back within the noise (issue 8 report).
+    Why the direct comparison fails (issue 8 report: correlation 0.67, 0.7 %
+    rms): the truth and the measurement are computed the same way (same STM,
+    template, bulk reference, snapshot-averaged columns), but the image puts
+    a column where its exit wave peaks, and in a particle that is ~0.03 Å
+    toward the thicker centre (already in the exit wave's phase): a
+    compressive error of ~1 % at the centre and a tensile one outside, the
+    thickness-gradient error of thesis Fig. 4.3. It is there without any
+    field (unstrained and uniform particles: 0.7 % rms per column; the
+    uniform test checks the interior mean only). So the chain is validated
+    on the field: measured with the field − measured without it (same
+    particle, optics, noise seeds) against truth with − truth without.
+    Measured (2.5 nm, 8.5 nm, 10⁴ e⁻/Å², noise-free): correlation 0.90,
+    0.34 % rms; fitted A = 2.78 ± 0.12 % (truth 2.86 %), w = 8.25 ± 0.28 Å
+    (truth 8.24 Å); without the reference A = 2.47 %.
     """
+    from scipy.optimize import curve_fit
+
     amp, w = 0.03, 8.0
-    truth, (m,) = _chain(tmp_path, {"kind": "radial", "amplitude": amp, "width_a": w})
+    (tmp_path / "field").mkdir()
+    (tmp_path / "ref").mkdir()
+    truth, (m,) = _chain(tmp_path / "field", {"kind": "radial", "amplitude": amp, "width_a": w})
+    truth0, (m0,) = _chain(tmp_path / "ref", {"kind": "none"})
     inner = truth["interior"].values == 1
+    np.testing.assert_array_equal(inner, truth0["interior"].values == 1)
     x, y = truth["x"].values, truth["y"].values
     c = np.array([x.mean(), y.mean()])
     r = np.hypot(x - c[0], y - c[1])[inner]
     true_ep = truth["ep"].values[inner]
     np.testing.assert_allclose(true_ep, radial_planar_strain(r, amp, w), atol=2e-3)
-    noisy = m["ep"].isel(tilt=0, defocus=0, dose=0).values[:, inner]
-    free = m["noise_free_ep"].isel(tilt=0, defocus=0).values[inner]
-    meas = np.nanmean(noisy, axis=0)
-    ok = np.isfinite(meas) & np.isfinite(free)
-    assert ok.mean() > 0.95
-    # noise: the K = 4 mean of the noisy images equals the noise-free measurement within its standard error
-    sem = np.nanstd(noisy, axis=0, ddof=1)[ok] / np.sqrt(noisy.shape[0])
-    assert np.mean(np.abs(meas[ok] - free[ok]) < 3 * sem + 2e-4) > 0.9
-    # imaging: the profile is recovered in shape, within the ch. 4 systematic error
-    assert np.corrcoef(meas[ok], true_ep[ok])[0, 1] > 0.6
-    assert np.sqrt(np.mean((meas[ok] - true_ep[ok]) ** 2)) < 1e-2
+    d_true = true_ep - truth0["ep"].values[inner]
+
+    def fit(values):
+        ok = np.isfinite(values)
+        p, cov = curve_fit(lambda rr, a, ww: radial_planar_strain(rr, a, ww), r[ok], values[ok], p0=(amp, w))
+        return p, np.sqrt(np.diag(cov))
+
+    (a_t, w_t), _ = fit(d_true)
+    # the imaging error without any field: radial, compressive at the centre (≥ 0.4 % rms)
+    free0 = m0["noise_free_ep"].isel(tilt=0, defocus=0).values[inner] - truth0["ep"].values[inner]
+    assert np.sqrt(np.nanmean(free0**2)) > 4e-3
+    assert np.nanmean(free0[r < 4]) < -3e-3
+    for name, sel in (("noise_free_ep", {}), ("ep", {"dose": 0})):
+        meas = m[name].isel(tilt=0, defocus=0, **sel).values
+        ref = m0[name].isel(tilt=0, defocus=0, **sel).values
+        if meas.ndim == 2:  # (sample, column): the mean of the K noisy images
+            meas, ref = np.nanmean(meas, axis=0), np.nanmean(ref, axis=0)
+        d_meas = meas[inner] - ref[inner]
+        ok = np.isfinite(d_meas)
+        assert ok.mean() > 0.95, name
+        assert np.corrcoef(d_meas[ok], d_true[ok])[0, 1] > 0.85, name
+        assert np.sqrt(np.mean((d_meas[ok] - d_true[ok]) ** 2)) < 5e-3, name
+        (a_m, w_m), (sa, sw) = fit(d_meas)
+        assert abs(a_m - a_t) < 3 * sa + 1e-3, (name, a_m, sa, a_t)
+        assert abs(w_m - w_t) < 3 * sw + 0.2, (name, w_m, sw, w_t)

@@ -104,6 +104,11 @@ def test_fig4_11_recovers_the_noise_law(study, tmp_path):
     mae = data.scalar("value", quantity="mae_mean")
     assert abs(mae - SIGMA_1E3 * np.sqrt(2 / np.pi)) < 0.001
     assert data.meta["potential"] == "eam:Au_u3.eam"
+    # where this run differs from the thesis is in the figure's CSV and in every claim's note
+    differs = data.meta["differs_from_thesis"]
+    assert "(thesis 300)" in differs and "EAM" in differs and "(thesis 2 4 6 nm)" in differs
+    for row in rows.values():
+        assert differs in row.note
 
 
 def test_fig4_6_7_8_9_12_report_the_put_in_errors(study, tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 
 from hrtem.figures.fidelity import Claim
 from hrtem.figures.fig4_11 import pick_points
-from hrtem.figures.study import Table, load_study, meta_of, nearest, noise_mae
+from hrtem.figures.study import Table, load_study, meta_of, nearest, noise_mae, why
 from hrtem.figures.style import save_figure
 
 __all__ = ["make", "CLAIMS"]
@@ -35,7 +35,7 @@ CLAIMS = [
     Claim("MAE at 8.5 nm over the best MAE beyond it (lowest dose)", "", thesis="no gain beyond Δf ≈ 8 nm",
           source="003 L6416", ours=_gain, holds=lambda ours, d: ours <= 1.25, criterion="≤ 1.25 (< 25 % gain)",
           at_scale=lambda d: bool(np.any(d.rows(quantity="mae_point")["defocus_nm"] > 8.5 + 1e-9)),
-          note="point B of fig4_11"),
+          note=lambda d: "point B of fig4_11; " + why(d, "with few realisations the MAE of one column is uncertain by ≈ 30 %")),
 ]
 
 

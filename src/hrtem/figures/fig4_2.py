@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hrtem.figures.fidelity import Claim
-from hrtem.figures.study import Table, column_scatter
+from hrtem.figures.study import THESIS_SCALE, Table, column_scatter, scale_differences, why
 from hrtem.figures.style import save_figure
 
 __all__ = ["make", "CLAIMS"]
@@ -37,7 +37,8 @@ CLAIMS = [
             np.abs(_compression(d)[1][np.argsort(_compression(d)[0])])) < 0))),
         criterion="< 0 (compressive), magnitude decreasing with size",
         note=lambda d: "sizes " + ", ".join(f"{s:g} nm: {100 * v:.2f} %" for s, v in zip(*_compression(d)))
-        + ("; one size only, the trend with size is not tested" if len(_compression(d)[0]) < 2 else ""),
+        + ("; one size only, the trend with size is not tested" if len(_compression(d)[0]) < 2 else "")
+        + "; " + why(d),
     ),
 ]
 
@@ -57,11 +58,13 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     table = Table()
     fig, axes = plt.subplots(2, len(stores), figsize=(4.2 * len(stores), 7.5), squeeze=False)
     potential = "unknown"
+    snapshots = "?"
     vmax = 0.03
     for k, path in enumerate(stores):
         size = float(path.parent.name.rstrip("nm"))
         t = read_dataset(path)
         potential = t.attrs.get("potential", potential)
+        snapshots = t.attrs.get("snapshots", snapshots)
         interior = t["interior"].values == 1
         proj = float(np.nanmean(t["ep"].values[interior]))
         full_slice = t["slice_matched"].values == int(t["matched"].values.max())
@@ -81,5 +84,9 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
         ax.set_title(f"central slice\nbulk ε_p = {100 * sl:.2f} %")
     fig.colorbar(sc, ax=axes, label="planar strain ε_p (%)", shrink=0.6)
     fig.suptitle(f"True planar strain, projected vs central slice ({potential})")
-    table.write(png.with_suffix(".csv"), {"potential": potential})
+    sizes = " ".join(f"{float(p.parent.name.rstrip('nm')):g}" for p in stores)
+    # no noise, defocus or K in the true strain: only the sizes, snapshots and potential can differ
+    differs = scale_differences(sizes, THESIS_SCALE["samples"], snapshots, THESIS_SCALE["max_defocus_nm"], str(potential))
+    table.write(png.with_suffix(".csv"), {"potential": potential, "sizes_nm": sizes, "snapshots": snapshots,
+                                          "differs_from_thesis": differs})
     save_figure(fig, png)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hrtem.figures.fidelity import Claim
-from hrtem.figures.study import Table, column_scatter, find_input, load_study, meta_of, nearest
+from hrtem.figures.study import Table, column_scatter, find_input, load_study, meta_of, nearest, why
 from hrtem.figures.style import image_extent, save_figure
 
 __all__ = ["make", "CLAIMS"]
@@ -43,13 +43,15 @@ CLAIMS = [
     Claim("largest absolute ε_p error over all columns at Δf = 8.5 nm", "%", thesis=1.0, source="003 L6211",
           ours=lambda d: 100 * _max_at(d), holds=lambda ours, d: ours <= 1.0, criterion="≤ 1 % (everywhere)",
           at_scale=lambda d: bool(np.any(np.isclose(_rows(d, "max_abs_ep_error")[0], 8.5))),
-          note=lambda d: f"noise-free, untilted, {d.meta.get('sizes_nm', '?').split()[0]} nm, {d.meta.get('potential', '')}"),
+          note=lambda d: f"noise-free, untilted, {d.meta.get('sizes_nm', '?').split()[0]} nm, {d.meta.get('potential', '')}; "
+          + why(d, "the largest errors are at surface columns (the interior stays lower)")),
     Claim("{100} mean absolute ε_p error, 12.5 nm over 8.5 nm", "", thesis="significant errors at {100} at 12.5 nm",
           source="003 L6212–6214", ours=_ratio_100, holds=lambda ours, d: ours >= 2.0, criterion="ratio ≥ 2",
           at_scale=lambda d: bool(np.any(np.isclose(_rows(d, "mae_ep_error")[0], 12.5))
                                   and np.any(np.isclose(_rows(d, "mae_ep_error")[0], 8.5))),
           note=lambda d: "{100} mean absolute error " + ", ".join(
-              f"{df:g} nm: {100 * v:.2f} %" for df, v in zip(*_rows(d, "mae_ep_error_facet", facet="{100}"))) + " (4 columns)"),
+              f"{df:g} nm: {100 * v:.2f} %" for df, v in zip(*_rows(d, "mae_ep_error_facet", facet="{100}")))
+          + "; " + why(d, "few {100} columns on a small Wulff particle")),
 ]
 
 

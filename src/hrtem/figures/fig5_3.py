@@ -2,8 +2,11 @@
 
 Thesis (§5.4.1, L3321–3335): half Pt particle on c-ZrO2(111) heated to 800 K
 and cooled to 300 K (0.5 ns), started at several rotations; final energies
-differ by ~20 eV (4–6 Pt cohesive energies). Here the default is a small Cu
-particle on c-ZrO2(111) with the shipped COMB3 file and a short schedule.
+differ by ~20 eV (4–6 Pt cohesive energies). Here the default config runs a
+small Pt particle on c-ZrO2(111) with the COMB3 file of the potentials rules
+(``md.potential.fitted``) and a short schedule; the schema's defaults keep Cu
+with the shipped file. The potential is named in the title and in the CSV
+(``# potential=`` line).
 """
 
 from __future__ import annotations
@@ -80,18 +83,21 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     axt.plot(tables[0]["time_ps"], tables[0]["target_K"], "k--", lw=1, label="Langevin target")
     ax.set_ylabel("E_pot − lowest final ⟨E_pot⟩ (eV)" if relative else "potential energy E_pot (eV)")
     el = (params.get("particle") or {}).get("element", "Cu")
+    pot = params.get("potential") or {}
+    potential = f"{pot.get('kind', 'comb3')}:{pot.get('file', 'ffield.comb3')}"
     oxide = {"zro2_111": "c-ZrO$_2$(111)", "anatase_001": "anatase(001)"}.get(
         (params.get("support") or {}).get("oxide", "zro2_111"), "oxide")
     ax.set_title(
         f"{el} half-particle on {oxide}: anneal at {len(tables)} in-plane rotations\n"
-        f"spread of final ⟨E_pot⟩ ({last_names[0]} stage, dotted) = {np.ptp(finals):.2f} eV",
-        fontsize=10,
+        f"spread of final ⟨E_pot⟩ ({last_names[0]} stage, dotted) = {np.ptp(finals):.2f} eV\n{potential}",
+        fontsize=9,
     )
     ax.legend(title="rotation: final ⟨E_pot⟩ ± σ", fontsize=8, title_fontsize=8)
     axt.set_xlabel("time (ps)")
     axt.set_ylabel("T mobile (K)")
     axt.legend(fontsize=8)
     with atomic_path(png.with_suffix(".csv")) as tmp, open(tmp, "w", newline="") as fh:
+        fh.write(f"# potential={potential}\n# element={el}\n")
         w = csv.writer(fh)
         w.writerow(["rotation_deg", "time_ps", "potential_energy_eV", "temperature_K", "target_K", "final_mean_potential_energy_eV"])
         w.writerows(rows)

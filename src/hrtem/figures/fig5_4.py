@@ -58,7 +58,7 @@ CLAIMS = [
     Claim("interface strain penetration (layers with mean abs(ε) > 1 %)", "layers", thesis="3–4 layers",
           source="003 L3362", ours=penetration_layers, holds=lambda ours, d: 3 <= ours <= 4,
           criterion="3 to 4 layers", at_scale=_enough_layers,
-          note="default: Cu on c-ZrO₂, 4 layers, 2 of them PTM-classifiable, 6 averaged frames"),
+          note="default: Pt on c-ZrO₂, a few layers, 6 averaged frames"),
 ]
 
 
@@ -130,11 +130,14 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     a0 = part.info.get("reference_a_A", float("nan"))
     el = (params.get("particle") or {}).get("element", "Cu")
     n_fcc = int(np.isfinite(part.arrays["eps_xx"]).sum())
+    pot = params.get("potential") or {}
+    potential = f"{pot.get('kind', 'comb3')}:{pot.get('file', 'ffield.comb3')}"
     fig.suptitle(
         f"PTM lattice strain of the thermally averaged {el} particle "
-        f"(reference a$_0$ = {a0:.4g} Å; {n_fcc} of {len(part)} atoms fcc)"
+        f"(reference a$_0$ = {a0:.4g} Å; {n_fcc} of {len(part)} atoms fcc)\n{potential}"
     )
     with atomic_path(png.with_suffix(".csv")) as tmp, open(tmp, "w", newline="") as fh:
+        fh.write(f"# potential={potential}\n# element={el}\n# reference_a_A={a0}\n")
         w = csv.writer(fh)
         w.writerow(["atom", "x_A", "y_A", "z_A", "layer", "in_vertical_slice", "in_layer_slice", "fcc",
                     "eps_xx", "eps_yy", "eps_zz"])

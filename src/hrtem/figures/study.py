@@ -30,6 +30,10 @@ __all__ = [
     "facet_mask",
     "mean_abs",
     "nearest",
+    "meta_of",
+    "scale_differences",
+    "why",
+    "THESIS_SCALE",
 ]
 
 #: columns of a study figure's CSV
@@ -113,14 +117,51 @@ class Table:
         return Path(path)
 
 
+#: the thesis's scale and model (ch. 4; config/thesis.yaml), for the notes of the claims that differ
+THESIS_SCALE = {"sizes_nm": "2 4 6", "samples": 300, "snapshots": 40, "max_defocus_nm": 14.5, "potential": "COMB3"}
+
+
+def scale_differences(sizes_nm: str, samples: int, snapshots: Any, max_defocus_nm: float, potential: str) -> str:
+    """Where this run's scale and model differ from the thesis's (one line; empty if nowhere)."""
+    out = []
+    if sizes_nm.split() != THESIS_SCALE["sizes_nm"].split():
+        out.append(f"sizes {sizes_nm} nm (thesis {THESIS_SCALE['sizes_nm']} nm)")
+    if int(samples) < THESIS_SCALE["samples"]:
+        out.append(f"K = {int(samples)} noise realisations (thesis {THESIS_SCALE['samples']})")
+    try:
+        if int(snapshots) < THESIS_SCALE["snapshots"]:
+            out.append(f"{int(snapshots)} MD snapshots (thesis {THESIS_SCALE['snapshots']})")
+    except (TypeError, ValueError):
+        pass
+    if max_defocus_nm < THESIS_SCALE["max_defocus_nm"] - 1e-6:
+        out.append(f"defocus up to {max_defocus_nm:g} nm (thesis {THESIS_SCALE['max_defocus_nm']:g} nm)")
+    if "comb3" not in potential.lower():
+        out.append(f"potential {potential} (thesis {THESIS_SCALE['potential']}; EAM relaxes the {{100}} facets by ≈ −6 %, COMB by −1.1 %)")
+    return "; ".join(out)
+
+
 def meta_of(ds: xr.Dataset) -> dict[str, Any]:
-    """``# key=value`` lines of a study CSV: the potential and the sweep sizes."""
+    """``# key=value`` lines of a study CSV: the potential, the sweep sizes and how they differ from the thesis's."""
+    sizes = " ".join(f"{s:g}" for s in ds["size"].values)
+    potential = str(ds.attrs.get("potential", "unknown"))
+    max_df = float(np.max(ds["defocus"].values)) / 10 if "defocus" in ds.coords else float("nan")
+    snapshots = ds.attrs.get("snapshots", "?")
     return {
-        "potential": ds.attrs.get("potential", "unknown"),
-        "sizes_nm": " ".join(f"{s:g}" for s in ds["size"].values),
+        "potential": potential,
+        "sizes_nm": sizes,
         "samples": int(ds.sizes["sample"]),
+        "snapshots": snapshots,
+        "defoci_nm": " ".join(f"{v / 10:g}" for v in ds["defocus"].values) if "defocus" in ds.coords else "",
         "template": ds.attrs.get("template", ""),
+        "differs_from_thesis": scale_differences(sizes, int(ds.sizes["sample"]), snapshots, max_df, potential),
     }
+
+
+def why(d: Any, reason: str = "") -> str:
+    """Note text for a claim: a claim-specific ``reason`` and where this run's scale differs from the thesis's."""
+    scale = d.meta.get("differs_from_thesis", "")
+    parts = [p for p in (reason, f"this run differs from the thesis in: {scale}" if scale else "") if p]
+    return "; ".join(parts)
 
 
 def column_scatter(ax, ds: xr.Dataset, values: np.ndarray, *, vmax: float, cmap: str = "RdBu_r", size: float = 30.0):

@@ -80,8 +80,13 @@ def validation_fn(images, learn: Mapping[str, Any], n_images: int, dose: float):
     return validate
 
 
-def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[str, Any], seed: int, progress: bool = True) -> dict:
-    """Train on the stored exit waves; write the model and the history; return speed figures."""
+def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[str, Any], seed: int, progress: bool = True,
+                 extra_info: Mapping[str, Any] | None = None) -> dict:
+    """Train on the stored exit waves; write the model and the history; return speed figures.
+
+    ``extra_info``: more entries for the settings stored in the model (e.g.
+    ``{"class_meaning": "height"}`` for a counting model, read by ``hrtem detect``).
+    """
     from hrtem.learn.data import ExitWaveSet, TrainingImages, make_dataset
     from hrtem.learn.network import build_network
     from hrtem.learn.train import configure_tensorflow, save_model, train
@@ -125,6 +130,7 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
     wall = time.perf_counter() - t0
     info = model_info(learn, images.n_classes)
     info.update(seed=int(seed), steps=int(res.step), steps_per_s=res.steps_per_s, train_wall_s=wall)
+    info.update(dict(extra_info or {}))
     save_model(res.model, model_path, info)
     if history_path is not None:
         Path(history_path).parent.mkdir(parents=True, exist_ok=True)

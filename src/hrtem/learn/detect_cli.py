@@ -20,10 +20,20 @@ Processing per frame
     (:func:`hrtem.learn.data.local_contrast_normalise`, as in training) →
     the network on tiles of ``--tile`` px overlapping by ``--overlap`` px (the
     centre of each tile is kept) → :func:`hrtem.learn.postprocess.find_atoms`.
+Focal series (models with C > 1 input channels, e.g. the gold counting network)
+    The input is a stack of C images of one area in order of increasing
+    defocus Δf (the channel order of training, thesis Eq. 6.19): a 3-D array
+    ``(C, ny, nx)`` (``.npy``/``.tif``; an hrtem store's ``image (frame, x, y)``
+    with C frames) or a folder of C images whose names sort in Δf order
+    (e.g. ``df0_-170.tif``, ``df1_-40.tif``, ``df2_90.tif``). A stack of n·C
+    frames is n focal series (frames s·C … s·C + C − 1 form series s, reported
+    as ``frame`` s). The channels are rescaled one by one and normalised
+    together (relative intensities kept, as in training).
 Outputs
     A CSV with ``frame, x_a, y_a, class, confidence`` (Å, one table for all
-    frames) and, with ``--maps``, the probability maps as a Zarr store
-    (``probability (frame, x, y, class)`` at the model's pixel).
+    frames; for a counting model, whose classes are column heights, also
+    ``height`` = the class in atoms) and, with ``--maps``, the probability maps
+    as a Zarr store (``probability (frame, x, y, class)`` at the model's pixel).
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ __all__ = [
     "rescale",
     "tiled_probabilities",
     "detect_array",
+    "series_of",
     "register",
 ]
 
@@ -75,6 +86,11 @@ class Detector:
     channels: int
     lcn_sigma_a: float | None
     postprocess: dict = field(default_factory=dict)
+
+    @property
+    def counts_atoms(self) -> bool:
+        """True for a counting model: its classes are column heights (``class_meaning`` "height")."""
+        return str(self.info.get("class_meaning", "")) == "height"
 
 
 # --------------------------------------------------------------------------- reading
@@ -347,10 +363,31 @@ def tiled_probabilities(model: Any, image: np.ndarray, tile_px: int = 512, overl
     return out
 
 
-def detect_array(frame: np.ndarray, det: Detector, sampling_a: float, tile_px: int = 512, overlap_px: int = 32,
-                 threshold: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Atoms of one frame ``(nx, ny)`` [x, y] with pixel ``sampling_a`` Å.
+def series_of(frames: np.ndarray, channels: int, source: str = "the input") -> np.ndarray:
+    """Frames ``(F, nx, ny)`` → inputs ``(F / C, C, nx, ny)`` of a model with ``channels`` = C inputs.
 
+    C = 1: every frame is one input. C > 1: consecutive groups of C frames are
+    focal series in increasing defocus (module docstring); F must be a
+    multiple of C.
+    """
+    f = np.asarray(frames)
+    c = int(channels)
+    if c < 1:
+        raise HrtemError(f"the model has {c} input channels; retrain it with hrtem")
+    if len(f) % c:
+        raise HrtemError(
+            f"{source}: {len(f)} image(s) but the model reads focal series of {c} images (increasing defocus); "
+            f"give a multiple of {c} frames, e.g. a ({c}, ny, nx) stack or a folder of {c} images"
+        )
+    return f.reshape(len(f) // c, c, *f.shape[1:])
+
+
+def detect_array(frame: np.ndarray, det: Detector, sampling_a: float, tile_px: int = 512, overlap_px: int = 32,
+                 threshold: float | None = None, min_separation_a: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Atoms of one frame ``(nx, ny)`` [x, y] (or focal series ``(C, nx, ny)``) with pixel ``sampling_a`` Å.
+
+    A focal series has the model's number of channels, in increasing defocus.
     Returns ``positions_a (M, 2)`` [x, y] in Å (origin at the first pixel's
     centre), ``classes (M,)``, ``confidence (M,)`` and the probability map
     ``(mx, my, K+1)`` at the model's pixel.
@@ -358,23 +395,33 @@ def detect_array(frame: np.ndarray, det: Detector, sampling_a: float, tile_px: i
     from hrtem.learn.data import local_contrast_normalise
     from hrtem.learn.postprocess import find_atoms
 
-    img = rescale(frame, sampling_a, det.sampling_a)
+    stack = np.asarray(frame, np.float32)
+    if stack.ndim == 2:
+        stack = stack[None]
+    if stack.ndim != 3 or len(stack) != det.channels:
+        raise HrtemError(
+            f"the model expects {det.channels} input channel(s) (a focal series in increasing defocus when > 1), "
+            f"got an input of shape {tuple(np.shape(frame))}"
+        )
+    chans = [rescale(ch, sampling_a, det.sampling_a) for ch in stack]
+    img = chans[0]
     if min(img.shape) < MIN_SIDE_PX:
         raise HrtemError(
-            f"the image is {frame.shape[0]}x{frame.shape[1]} px at {sampling_a:g} Å/px, i.e. {img.shape[0]}x{img.shape[1]} px "
+            f"the image is {stack.shape[1]}x{stack.shape[2]} px at {sampling_a:g} Å/px, i.e. {img.shape[0]}x{img.shape[1]} px "
             f"at the model's {det.sampling_a:g} Å/px; at least {MIN_SIDE_PX} px per side are needed (check --sampling-a)"
         )
-    if float(img.std()) == 0.0:
-        raise HrtemError("the image is constant (no contrast); check the file")
-    x = img[..., None]
-    if det.channels != 1:
-        raise HrtemError(f"the model expects {det.channels} input channels (a focal series); hrtem detect reads one image per frame")
+    for k, ch in enumerate(chans):
+        if float(ch.std()) == 0.0:
+            raise HrtemError(f"the image{f' of channel {k}' if len(chans) > 1 else ''} is constant (no contrast); check the file")
+    x = np.stack(chans, axis=-1)
     x = local_contrast_normalise(x, None if det.lcn_sigma_a is None else det.lcn_sigma_a / det.sampling_a)
     probs = tiled_probabilities(det.model, x, tile_px, overlap_px)
     kw = dict(det.postprocess)
     if threshold is not None:
         kw["threshold"] = float(threshold)
-    kw = {k: v for k, v in kw.items() if k in ("threshold", "level", "mode", "core")}
+    if min_separation_a is not None:
+        kw["min_separation_a"] = float(min_separation_a)
+    kw = {k: v for k, v in kw.items() if k in ("threshold", "level", "mode", "core", "min_separation_a")}
     pos, cls, conf = find_atoms(probs, det.sampling_a, **kw)
     return np.asarray(pos, float).reshape(-1, 2), np.asarray(cls, int), np.asarray(conf, float), probs
 
@@ -397,6 +444,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--maps", type=Path, default=None, help="Zarr store for the probability maps (optional)")
     p.add_argument("--sampling-a", type=float, default=None, help="pixel size in Å (overrides the file's)")
     p.add_argument("--threshold", type=float, default=None, help="post-processing threshold t (default: the model's)")
+    p.add_argument("--min-separation-a", type=float, default=None,
+                   help="of two atoms closer than this (Å) keep the more confident (default: the model's, else 0)")
     p.add_argument("--tile", type=int, default=512, help="tile side in px at the model's pixel (default 512)")
     p.add_argument("--overlap", type=int, default=32, help="overlap margin of tiles in px (default 32)")
     p.set_defaults(func=run)
@@ -413,20 +462,28 @@ def run(args: argparse.Namespace) -> int:
     mic = read_micrograph(args.input, args.sampling_a)
     det = load_detector(args.model)
     rows: dict[str, list] = {"frame": [], "x_a": [], "y_a": [], "class": [], "confidence": []}
+    if det.counts_atoms:
+        rows["height"] = []
     maps = []
-    for f, frame in enumerate(mic.frames):
-        pos, cls, conf, probs = detect_array(frame, det, mic.sampling_a, args.tile, args.overlap, args.threshold)
+    inputs = series_of(mic.frames, det.channels, mic.source)
+    for f, frame in enumerate(inputs):
+        pos, cls, conf, probs = detect_array(frame, det, mic.sampling_a, args.tile, args.overlap, args.threshold,
+                                               args.min_separation_a)
         rows["frame"] += [f] * len(pos)
         rows["x_a"] += pos[:, 0].tolist()
         rows["y_a"] += pos[:, 1].tolist()
         rows["class"] += cls.tolist()
         rows["confidence"] += conf.tolist()
+        if det.counts_atoms:
+            rows["height"] += cls.tolist()
         if args.maps is not None:
             maps.append(probs)
     write_table({k: np.asarray(v) for k, v in rows.items()}, args.output)
     if args.maps is not None:
         _write_maps(maps, det, mic, args)
-    print(f"{args.output}: {len(rows['frame'])} atoms in {len(mic.frames)} frame(s) of {mic.source} "
+    what = "columns" if det.counts_atoms else "atoms"
+    unit = f"focal series of {det.channels} images" if det.channels > 1 else "frame(s)"
+    print(f"{args.output}: {len(rows['frame'])} {what} in {len(inputs)} {unit} of {mic.source} "
           f"({mic.sampling_a:g} Å/px, model {det.sampling_a:g} Å/px)")
     return 0
 

@@ -49,6 +49,7 @@ __all__ = [
     "gold_structures",
     "task_section",
     "gold_learn",
+    "gold_simulate",
     "build_gold_exit_waves",
     "TimeSeries",
     "surface_time_series",
@@ -84,6 +85,16 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "dose": "total",
         "cs_mm": [-0.02, -0.01],
         "zone_axes": ["110"],
+        "sampling_a": 0.2,
+        "dose_e_per_a2": [1000.0, 1000000.0],
+        "steps": 2400,
+        "batch": 4,
+        "crop_px": 128,
+        "loss": "weighted_cross_entropy",
+        "label_sigma_a": 0.6,
+        "test_diameters_nm": [1.6, 2.0, 2.4],
+        "test_doses_e_per_a2": [1000.0, 10000.0, 100000.0, 1000000.0],
+        "realisations": 2,
     },
     "time_series": {
         "frames": 8,
@@ -95,6 +106,47 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "added_fraction": 0.3,
         "growth_temperature": 1.0,
         "dose_e_per_a2": 1000.0,
+    },
+    "exit_waves": {"sampling_a": None, "slice_thickness_a": None},
+    "detect": {
+        "defocus_a": None,
+        "cs_mm": None,
+        "c5_mm": None,
+        "astigmatism_a": None,
+        "dose_e_per_a2": None,
+        "steps": None,
+        "batch": None,
+        "crop_px": None,
+        "learning_rate": None,
+        "width": None,
+        "threshold": None,
+        "min_separation_a": 0.5,
+    },
+    "heldout": {
+        "diameters_nm": [2.5, 3.5],
+        "zone_axes": ["110", "111"],
+        "potential": "eam",
+        "eam_file": "Au_u3.eam",
+        "comb3_file": None,
+        "max_iterations": 2000,
+        "force_tol_eV_per_A": 0.01,
+        "doses_e_per_a2": [100, 220, 464, 1000, 10000],
+        "realisations": 2,
+        "radius_a": 0.5,
+        "margin_a": 1.0,
+        "microscope": {
+            "defocus_a": 60.0,
+            "cs_mm": -0.012,
+            "c5_mm": 0.0,
+            "astigmatism_a": 0.0,
+            "astigmatism_angle_deg": 0.0,
+            "focal_spread_a": 30.0,
+            "deflection_sigma_a": 0.1,
+            "illumination_semiangle_mrad": 0.0,
+            "mtf_c1": 0.1,
+            "mtf_c2": 0.48,
+            "mtf_c3": 2.45,
+        },
     },
 }
 
@@ -115,6 +167,13 @@ def gold_section(section: Mapping[str, Any] | None) -> dict[str, Any]:
         if bad:
             raise HrtemError(f"learn.gold.{block}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(defaults)}")
         out[block] = {**defaults, **given}
+        for key, sub in defaults.items():  # one more level (heldout.microscope): partial blocks keep their defaults
+            if isinstance(sub, dict):
+                inner = dict(given.get(key) or {})
+                bad = sorted(set(inner) - set(sub))
+                if bad:
+                    raise HrtemError(f"learn.gold.{block}.{key}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(sub)}")
+                out[block][key] = {**sub, **inner}
     lab = out["labels"]
     if lab["mode"] not in ("column", "height"):
         raise HrtemError(f"learn.gold.labels.mode must be 'column' or 'height', got {lab['mode']!r}")
@@ -220,8 +279,10 @@ def gold_learn(learn: Mapping[str, Any], task: str = "detect") -> dict[str, Any]
 
     The microscope ranges are ``learn.microscope`` (Table 6.1) at
     ``learn.gold.energy_kev``; the cell is ``learn.gold.structures.cell_a``.
-    ``task="count"``: Cs in ``counting.cs_mm`` and a three-image focal series
-    (``learn.data.focal_series`` from ``counting``; thesis Eq. 6.19).
+    ``task="count"``: Cs in ``counting.cs_mm``, the dose range
+    ``counting.dose_e_per_a2``, the camera pixel ``counting.sampling_a`` and a
+    three-image focal series (``learn.data.focal_series`` from ``counting``;
+    thesis Eq. 6.19).
     """
     import copy
 
@@ -235,6 +296,8 @@ def gold_learn(learn: Mapping[str, Any], task: str = "detect") -> dict[str, Any]
     if task == "count":
         k = c["counting"]
         out["microscope"]["cs_mm"] = [float(v) for v in k["cs_mm"]]
+        out["microscope"]["dose_e_per_a2"] = [float(v) for v in k["dose_e_per_a2"]]
+        out["data"]["sampling_a"] = float(k["sampling_a"])
         out["data"]["channels"] = len(k["defoci_a"])
         out["data"]["focal_series"] = {"defoci_a": [float(v) for v in k["defoci_a"]],
                                        "jitter_a": float(k["jitter_a"]), "dose": k["dose"]}
@@ -242,6 +305,16 @@ def gold_learn(learn: Mapping[str, Any], task: str = "detect") -> dict[str, Any]
         out["data"]["channels"] = 1
         out["data"]["focal_series"] = None
     return out
+
+
+def gold_simulate(simulate: Mapping[str, Any] | None, section: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``simulate`` section (defaults filled in) with ``learn.gold.exit_waves``'s grid where it is set."""
+    from hrtem.config import validate_config
+
+    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    ew = gold_section(section)["exit_waves"]
+    sim.update({k: float(v) for k, v in ew.items() if v is not None})
+    return sim
 
 
 def build_gold_exit_waves(learn: Mapping[str, Any], simulate: Mapping[str, Any] | None, path: Any, seed: int,
@@ -254,7 +327,7 @@ def build_gold_exit_waves(learn: Mapping[str, Any], simulate: Mapping[str, Any] 
     settings = gold_learn(learn, task)
     c = task_section(settings.get("gold"), task)
     structures = gold_structures(c, seed, start, count)
-    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    sim = gold_simulate(simulate, c)
     k = int(c["labels"]["max_height"]) if task == "count" else 1
     return build_exit_waves(structures, sim, settings["microscope"], path, seed, ("learn", "gold", "exit_waves", task),
                             data=settings["data"], n_classes=k)
@@ -408,10 +481,10 @@ def image_time_series(ts: TimeSeries, learn: Mapping[str, Any], simulate: Mappin
     """Noisy images of every frame of ``ts`` with one microscope: ``out_dir/frames.zarr``.
 
     The exit waves of the frames go to ``out_dir/waves.zarr``
-    (:func:`hrtem.learn.data.build_exit_waves`). One microscope and camera MTF
-    are drawn once from the gold ranges (:func:`gold_learn`, ``"detect"``;
-    stream ``(seed, "learn", "gold", "series", "microscope")``) and used for
-    every frame; frame f gets its own Poisson noise at ``dose_e_per_a2``
+    (:func:`hrtem.learn.data.build_exit_waves`). Every frame is imaged with
+    the fixed microscope and camera MTF of the held-out test images
+    (``learn.gold.heldout.microscope``), so the sequence sits at a known point
+    of fig6_23's precision/recall-vs-dose curve; frame f gets its own Poisson noise at ``dose_e_per_a2``
     (default ``time_series.dose_e_per_a2``) from the image stream ``"gold_series"``
     step f. No augmentation; the crop is the cell from its origin, so image and
     site coordinates coincide; intensities are globally normalised (mean 0,
@@ -432,23 +505,26 @@ def image_time_series(ts: TimeSeries, learn: Mapping[str, Any], simulate: Mappin
     from hrtem.io import provenance, write_dataset
     from hrtem.learn.data import MICROSCOPE_RANGES_DEFAULTS, ExitWaveSet, TrainingImages, build_exit_waves
 
-    settings = gold_learn(learn, "detect")
+    from hrtem.learn.gold_detect import detect_learn
+
+    settings = detect_learn(learn)  # the detection network's optics ranges (learn.gold.detect)
     c = gold_section(settings.get("gold"))
     dose = float(c["time_series"]["dose_e_per_a2"] if dose_e_per_a2 is None else dose_e_per_a2)
     if not (np.isfinite(dose) and dose > 0):
         raise HrtemError(f"learn.gold.time_series.dose_e_per_a2 must be a positive finite dose in e⁻/Å², got {dose}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    sim = gold_simulate(simulate, c)
     waves = ExitWaveSet(build_exit_waves(ts.frames, sim, settings["microscope"], out / "waves.zarr", seed,
                                          ("learn", "gold", "series", "exit_waves"), data=settings["data"], n_classes=1))
     s = float(settings["data"]["sampling_a"])
     crop = int(np.floor(float(np.min(waves.cell_a)) / s + 1e-9))
     data = {**settings["data"], "crop_px": crop, "scale_jitter": 0.0, "lcn_sigma_a": None}
     images = TrainingImages(waves, {"data": data, "microscope": settings["microscope"]}, seed, stream="gold_series")
-    mic, _, mtf = images.draw_optics(make_rng(seed, "learn", "gold", "series", "microscope"))
-    fixed = {k: v for k, v in mic.to_config().items() if k in MICROSCOPE_RANGES_DEFAULTS}
-    fixed.update({f"mtf_{k}": v for k, v in mtf.items()}, dose_e_per_a2=dose)
+    # the fixed microscope of the held-out test images (fig6_22/6_23), so the sequence sits at a known
+    # point of the precision/recall-vs-dose curve
+    fixed = {k: float(v) for k, v in c["heldout"]["microscope"].items() if k in MICROSCOPE_RANGES_DEFAULTS}
+    fixed.update(energy_kev=float(c["energy_kev"]), dose_e_per_a2=dose)
     stack = np.stack([images.draw(f, overrides=fixed, augment=False, structure=f).image[..., 0]
                       for f in range(len(ts.frames))])
     ds = xr.Dataset(

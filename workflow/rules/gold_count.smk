@@ -1,0 +1,95 @@
+# Atom counting in Au particles from a three-image focal series (issue 11, thesis §6.4.3,
+# hrtem.learn.gold_count): held-out <110> Wulff particles, the counting network (trained on
+# the count store of gold.smk's gold_exit_waves), its evaluation at the test doses, and the
+# figures fig6_29 (height and deviation maps) and fig6_30 (error fractions vs total dose).
+
+FIGURES += ["fig6_29", "fig6_30"]
+
+
+rule gold_count_test_waves:
+    output:
+        directory(res("learn/gold/count_test_waves.zarr")),
+    params:
+        p=lambda wc: sections_json("learn", "simulate"),
+        seed=config["seed"],
+    threads: 1
+    conda:
+        ENV
+    log:
+        res("logs/gold_count_test_waves.log"),
+    shell:
+        "hrtem gold-count test-waves -o {output} --seed {params.seed} --params {params.p:q} > {log} 2>&1"
+
+
+rule gold_count_train:
+    input:
+        res("learn/gold/exit_waves_count.zarr"),
+    output:
+        model=res("learn/gold/count_model.keras"),
+        history=res("learn/gold/count_history.csv"),
+    params:
+        p=lambda wc: sections_json("learn", "simulate"),
+        seed=config["seed"],
+        workdir=res("learn/gold/count_checkpoints"),
+    threads: 2
+    conda:
+        ENV
+    log:
+        res("logs/gold_count_train.log"),
+    shell:
+        "hrtem gold-count train {input} -o {output.model} --history {output.history} --workdir {params.workdir} "
+        "--seed {params.seed} --params {params.p:q} > {log} 2>&1"
+
+
+rule gold_count_evaluate:
+    input:
+        model=res("learn/gold/count_model.keras"),
+        test=res("learn/gold/count_test_waves.zarr"),
+    output:
+        summary=res("learn/gold/count_evaluation.csv"),
+        columns=res("learn/gold/count_columns.csv"),
+    params:
+        p=lambda wc: sections_json("learn", "simulate"),
+        seed=config["seed"],
+    threads: 2
+    conda:
+        ENV
+    log:
+        res("logs/gold_count_evaluate.log"),
+    shell:
+        "hrtem gold-count evaluate {input.model} {input.test} -o {output.summary} --columns {output.columns} "
+        "--seed {params.seed} --params {params.p:q} > {log} 2>&1"
+
+
+rule fig6_29:
+    input:
+        res("learn/gold/count_columns.csv"),
+    output:
+        png=report(res("figures/fig6_29.png"), caption="../report/fig6_29.rst", category="Learning"),
+        data=res("figures/fig6_29.csv"),
+    params:
+        p=lambda wc: params_json("learn", "gold", "counting"),
+        seed=config["seed"],
+    conda:
+        ENV
+    log:
+        res("logs/fig6_29.log"),
+    shell:
+        "hrtem figure fig6_29 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
+
+
+rule fig6_30:
+    input:
+        res("learn/gold/count_evaluation.csv"),
+    output:
+        png=report(res("figures/fig6_30.png"), caption="../report/fig6_30.rst", category="Learning"),
+        data=res("figures/fig6_30.csv"),
+    params:
+        p=lambda wc: params_json("learn", "gold", "counting"),
+        seed=config["seed"],
+    conda:
+        ENV
+    log:
+        res("logs/fig6_30.log"),
+    shell:
+        "hrtem figure fig6_30 -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
