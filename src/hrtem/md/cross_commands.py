@@ -91,8 +91,8 @@ def _cross_problem(sec: dict[str, Any], pair: str, metal_file: str, walk: bool =
 
 
 def _cmd_cross_walk(args: argparse.Namespace) -> int:
-    from hrtem.md.fit_commands import _section  # noqa: PLC0415
-    from hrtem.md.fitting import Target, WalkSettings, random_walk  # noqa: PLC0415
+    from hrtem.md.fit_commands import _section, run_walk  # noqa: PLC0415
+    from hrtem.md.fitting import Target, WalkSettings  # noqa: PLC0415
 
     sec = _section(args.params)
     prob, start = _cross_problem(sec, args.pair, args.metal_file, walk=True)
@@ -105,38 +105,16 @@ def _cmd_cross_walk(args: argparse.Namespace) -> int:
         nm_max_evaluations=w["nm_max_evaluations"], nm_tolerance=sec["walk"]["nm_tolerance"],
         start_spread=sec["walk"]["start_spread"], polish_evaluations=w["polish_evaluations"],
     )  # fmt: skip
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    try:
-        res = random_walk(
-            prob, prob.x0(), prob.names, targets, settings, seed=args.seed, name=f"comb3-{args.pair}",
-            walker=args.walker, checkpoint=ckpt, history_csv=out.with_suffix(".csv"), log=print,
-        )  # fmt: skip
-    finally:
-        prob.close()
-    dt = time.perf_counter() - t0
-    out.write_text(ckpt.read_text())
-    print(
-        f"{out}: {args.pair} walker {args.walker} from {start}: {res.step} steps, best objective {res.e_best:.6g}, "
-        f"{prob.evaluations} evaluations in {dt:.1f} s ({dt / max(prob.evaluations, 1):.2f} s each)"
-    )
+    stats = run_walk(prob, targets, settings, args, name=f"comb3-{args.pair}")
+    print(f"{args.output}: {args.pair} walker {args.walker} from {start}: {stats}")
     return 0
 
 
 def _cmd_cross_best(args: argparse.Namespace) -> int:
-    from hrtem.md.fit_commands import _section  # noqa: PLC0415
-    from hrtem.md.fitting import WalkResult  # noqa: PLC0415
+    from hrtem.md.fit_commands import _section, load_walks  # noqa: PLC0415
 
     sec = _section(args.params)
-    walks = []
-    for f in args.walkers:
-        p = Path(f)
-        if not p.is_file():
-            raise HrtemError(f"walker checkpoint {p} does not exist (run `hrtem potentials cross-walk`)")
-        walks.append((p, WalkResult.from_json(p.read_text())))
+    walks = load_walks(args.walkers, "cross-walk")
     path, best = min(walks, key=lambda pw: pw[1].e_best)
     prob, start = _cross_problem(sec, args.pair, args.metal_file)
     try:

@@ -134,8 +134,59 @@ def _problem(sec: dict[str, Any], element: str):  # noqa: ANN202
     return MetalProblem(element, params, sec["free"], a_t, sec["slab_layers"]), note
 
 
+def run_walk(prob: Any, targets: list[Any], settings: Any, args: argparse.Namespace, name: str) -> str:
+    """Run one resumable random walk of ``prob`` for a ``walk``/``cross-walk`` verb.
+
+    The checkpoint (``args.checkpoint`` or the output with suffix ``.ckpt``) is written after
+    every step, the history goes to the output with suffix ``.csv``, and the final checkpoint is
+    copied to ``args.output``. ``prob`` is closed afterwards, also on error.
+
+    Returns
+    -------
+    str
+        One line with the steps, the best objective and the evaluation cost (s of wall time).
+    """
+    from hrtem.md.fitting import random_walk  # noqa: PLC0415
+
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        res = random_walk(
+            prob, prob.x0(), prob.names, targets, settings, seed=args.seed, name=name,
+            walker=args.walker, checkpoint=ckpt, history_csv=out.with_suffix(".csv"), log=print,
+        )  # fmt: skip
+    finally:
+        prob.close()
+    dt = time.perf_counter() - t0
+    out.write_text(ckpt.read_text())
+    n = prob.evaluations
+    return f"{res.step} steps, best objective {res.e_best:.6g}, {n} evaluations in {dt:.1f} s ({dt / max(n, 1):.3f} s each)"
+
+
+def load_walks(paths: list[str], verb: str) -> list[tuple[Path, Any]]:
+    """Read the walker checkpoints ``paths`` as ``(path, WalkResult)`` pairs.
+
+    Raises
+    ------
+    HrtemError
+        When a checkpoint file is missing (names the ``hrtem potentials`` verb that makes it).
+    """
+    from hrtem.md.fitting import WalkResult  # noqa: PLC0415
+
+    walks = []
+    for f in paths:
+        p = Path(f)
+        if not p.is_file():
+            raise HrtemError(f"walker checkpoint {p} does not exist (run `hrtem potentials {verb}`)")
+        walks.append((p, WalkResult.from_json(p.read_text())))
+    return walks
+
+
 def _cmd_walk(args: argparse.Namespace) -> int:
-    from hrtem.md.fitting import Target, WalkSettings, random_walk  # noqa: PLC0415
+    from hrtem.md.fitting import Target, WalkSettings  # noqa: PLC0415
 
     sec = _section(args.params)
     targets = [Target(r["key"], r["target"], r["delta"], r["fitted"]) for r in _targets(sec, args.element)]
@@ -150,47 +201,14 @@ def _cmd_walk(args: argparse.Namespace) -> int:
         polish_evaluations=w["polish_evaluations"],
     )
     prob, start_note = _problem(sec, args.element)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = Path(args.checkpoint) if args.checkpoint else out.with_suffix(".ckpt")
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    try:
-        res = random_walk(
-            prob,
-            prob.x0(),
-            prob.names,
-            targets,
-            settings,
-            seed=args.seed,
-            name=f"comb3-{args.element}",
-            walker=args.walker,
-            checkpoint=ckpt,
-            history_csv=out.with_suffix(".csv"),
-            log=print,
-        )
-    finally:
-        prob.close()
-    dt = time.perf_counter() - t0
-    out.write_text(ckpt.read_text())
-    print(
-        f"{out}: {args.element} walker {args.walker}: {res.step} steps, best objective {res.e_best:.6g}, "
-        f"{prob.evaluations} evaluations in {dt:.1f} s ({dt / max(prob.evaluations, 1):.3f} s each), "
-        f"start: {start_note}"
-    )
+    stats = run_walk(prob, targets, settings, args, name=f"comb3-{args.element}")
+    print(f"{args.output}: {args.element} walker {args.walker}: {stats}, start: {start_note}")
     return 0
 
 
 def _cmd_best(args: argparse.Namespace) -> int:
-    from hrtem.md.fitting import WalkResult  # noqa: PLC0415
-
     sec = _section(args.params)
-    walks = []
-    for f in args.walkers:
-        p = Path(f)
-        if not p.is_file():
-            raise HrtemError(f"walker checkpoint {p} does not exist (run `hrtem potentials walk`)")
-        walks.append((p, WalkResult.from_json(p.read_text())))
+    walks = load_walks(args.walkers, "walk")
     path, best = min(walks, key=lambda pw: pw[1].e_best)
     prob, start_note = _problem(sec, args.element)
     try:
