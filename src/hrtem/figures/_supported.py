@@ -82,6 +82,28 @@ def image_figure(inputs: list[Path], png: Path, params: dict, figure: str) -> No
     save_figure(fig, png)
 
 
+def image_claims(defocus_source: str, resolved_source: str, defocus_note: str) -> list[Any]:
+    """The two claims of an image figure (fig5_5, fig5_9): its defocus, and the columns resolved.
+
+    Parameters
+    ----------
+    defocus_source, resolved_source : str
+        Thesis lines that state the defocus (8 nm) and that the Pt columns are resolved.
+    defocus_note : str
+        Where our defocus comes from (the config key) and any ambiguity in the thesis.
+    """
+    from hrtem.figures.fidelity import Claim  # noqa: PLC0415
+
+    return [
+        Claim("defocus of the supported-particle image", "nm", thesis=8.0, source=defocus_source,
+              ours=lambda d: d.attrs["defocus_nm"], tolerance=0.05, note=defocus_note),
+        Claim("Pt columns resolved in the image (found / true columns)", "fraction", thesis="columns resolved",
+              source=resolved_source, ours=lambda d: d.attrs["found_fraction"],
+              holds=lambda ours, d: ours >= 0.8, criterion="≥ 0.8 of the true columns detected and paired",
+              digits=3),
+    ]  # fmt: skip
+
+
 def strain_map_figure(inputs: list[Path], png: Path, params: dict, figure: str) -> None:
     """True vs measured vs difference ε_xx, ε_yy per particle column; data as ``<id>.csv``."""
     from hrtem.figures.style import save_figure  # noqa: PLC0415

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hrtem.figures._supported import image_figure
-from hrtem.figures.fidelity import Claim
+from hrtem.figures._supported import image_claims, image_figure
 
-CLAIMS = [
-    Claim("defocus of the supported-particle image", "nm", thesis=8.0, source="003 L3490–3492",
-          ours=lambda d: d.attrs["defocus_nm"], tolerance=0.05,
-          note="md.imaging.defocus_a"),
-    Claim("Pt columns resolved in the image (found / true columns)", "fraction", thesis="columns resolved",
-          source="003 L3500–3503", ours=lambda d: d.attrs["found_fraction"],
-          holds=lambda ours, d: ours >= 0.8, criterion="≥ 0.8 of the true columns detected and paired",
-          digits=3),
-]
+CLAIMS = image_claims(
+    defocus_source="003 L3490–3492",
+    resolved_source="003 L3500–3503",
+    defocus_note="md.imaging.defocus_a",
+)
 
 
 def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
