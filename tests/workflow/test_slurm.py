@@ -42,13 +42,17 @@ pytestmark = [
 
 
 # A tiny COMB3 anneal (49 atoms, 10 FIRE iterations, 20 Langevin steps) on 2 MPI ranks.
+# Cu with LAMMPS's own ffield.comb3, pinned: this tests the SLURM/MPI mechanics, and the
+# shipped comb3_Pt.comb3 (config.yaml's default) deadlocks fix qeq/comb on 2 ranks in 4 of
+# 6 runs (ranks leave the charge loop at different iterations; measured, not yet fixed).
 MD_TINY = {
     "seed": 7,
     "md": {
         "mpi_ranks": 2,
         "resources": {"runtime_min": 10, "mem_mb": 1000},
         "support": {"repeat": [3, 2], "layers": 1, "fixed_layers": 0},
-        "particle": {"radius_A": 4.0, "rotations_deg": [0]},
+        "particle": {"element": "Cu", "lattice_a_A": 3.61, "radius_A": 4.0, "rotations_deg": [0]},
+        "potential": {"file": "ffield.comb3"},
         "minimize": {"max_iterations": 10},
         "stages": [{"name": "hold", "start_K": 300, "steps": 20, "sample": True}],
         "snapshot_every": 10,
