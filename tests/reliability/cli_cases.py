@@ -131,6 +131,9 @@ CASES: list[tuple[str, list[str], str]] = [
     ("gold heldout diameter huge", ["gold", "heldout", "-o", OUT, "--params", '{"learn": {"gold": {"heldout": {"diameters_nm": [1e300]}}}}'], "diameters_nm"),
     ("gold train missing waves", ["gold", "train", "{d}/missing.zarr", "-o", OUT + ".keras"], "missing.zarr"),
     ("gold evaluate missing model", ["gold", "evaluate", "{d}/missing.keras", "--ideal", "{d}/img.zarr", "--relaxed", "{d}/img.zarr", "-o", OUT + ".csv"], "missing.keras"),
+    ("gold-count test-waves diameter huge", ["gold-count", "test-waves", "-o", OUT + ".zarr", "--params", '{"learn": {"gold": {"counting": {"test_diameters_nm": [1e300]}}}}'], "test_diameters_nm"),
+    ("gold-count train missing waves", ["gold-count", "train", "{d}/missing.zarr", "-o", OUT + ".keras"], "missing.zarr"),
+    ("gold-count evaluate missing model", ["gold-count", "evaluate", "{d}/missing.keras", "{d}/img.zarr", "--columns", "{d}/c.csv", "-o", OUT + ".csv"], "missing.keras"),
     ("classify sampling nan", ["classify", "{d}/img.zarr", "--model", "{d}/good.xyz", "--sampling-a", "nan"], "--sampling-a"),
     # hrtem config
     ("config duplicate key", ["config", "{d}/dup_settings.yaml"], "duplicate key"),
