@@ -9,15 +9,28 @@ import numpy as np
 from hrtem.errors import HrtemError
 
 
-def read_evaluation(path: Path) -> dict[str, np.ndarray]:
-    """The table written by ``hrtem learn evaluate`` (columns of hrtem.learn.evaluate.EVALUATION_COLUMNS)."""
+def read_checked_table(path: Path, fields: tuple[str, ...] | list[str], what: str, verb: str) -> dict[str, np.ndarray]:
+    """Read a CSV table and check it has ``fields``.
+
+    Raises
+    ------
+    HrtemError
+        Naming the missing columns, ``what`` the table should be, and the ``verb`` that makes it.
+    """
     from hrtem.io.tables import read_table
-    from hrtem.learn.evaluate import EVALUATION_COLUMNS
 
     t = read_table(path)
-    missing = [c for c in EVALUATION_COLUMNS if c not in t]
+    missing = [c for c in fields if c not in t]
     if missing:
-        raise HrtemError(f"{path} is not an evaluation table (missing {', '.join(missing)}); make it with hrtem learn evaluate")
+        raise HrtemError(f"{path} is not {what} (missing {', '.join(missing)}); make it with {verb}")
+    return t
+
+
+def read_evaluation(path: Path) -> dict[str, np.ndarray]:
+    """The table written by ``hrtem learn evaluate`` (columns of hrtem.learn.evaluate.EVALUATION_COLUMNS)."""
+    from hrtem.learn.evaluate import EVALUATION_COLUMNS
+
+    t = read_checked_table(path, EVALUATION_COLUMNS, "an evaluation table", "hrtem learn evaluate")
     for c in ("kind", "sweep", "group"):
         t[c] = t[c].astype(str)
     return t

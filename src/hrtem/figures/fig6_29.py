@@ -58,16 +58,13 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    from hrtem.io.tables import read_table, write_table
+    from hrtem.figures._learn_common import read_checked_table
+    from hrtem.io.tables import write_table
     from hrtem.learn.gold_count import COLUMN_FIELDS
 
     if len(inputs) != 1:
         raise HrtemError("fig6_29 needs one input: the column CSV of hrtem gold-count evaluate")
-    t = read_table(inputs[0])
-    missing = [c for c in COLUMN_FIELDS if c not in t]
-    if missing:
-        raise HrtemError(f"{inputs[0]} is not a counting column table (missing {', '.join(missing)}); "
-                         "make it with hrtem gold-count evaluate")
+    t = read_checked_table(inputs[0], COLUMN_FIELDS, "a counting column table", "hrtem gold-count evaluate")
     if not len(t["particle"]):
         raise HrtemError(f"{inputs[0]} has no columns")
     particles = np.unique(t["particle"])

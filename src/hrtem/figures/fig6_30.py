@@ -61,16 +61,13 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     """Make fig6_30 (see module docstring)."""
     import matplotlib.pyplot as plt
 
-    from hrtem.io.tables import read_table, write_table
+    from hrtem.figures._learn_common import read_checked_table
+    from hrtem.io.tables import write_table
     from hrtem.learn.gold_count import SUMMARY_FIELDS, error_fractions
 
     if len(inputs) != 1:
         raise HrtemError("fig6_30 needs one input: the summary CSV of hrtem gold-count evaluate")
-    t = read_table(inputs[0])
-    missing = [c for c in SUMMARY_FIELDS if c not in t]
-    if missing:
-        raise HrtemError(f"{inputs[0]} is not a counting summary (missing {', '.join(missing)}); "
-                         "make it with hrtem gold-count evaluate")
+    t = read_checked_table(inputs[0], SUMMARY_FIELDS, "a counting summary", "hrtem gold-count evaluate")
     f = error_fractions(t)
     write_table(f, Path(png).with_suffix(".csv"))
     n_img = len(t["dose_e_per_a2"]) // max(len(f["dose_e_per_a2"]), 1)

@@ -195,20 +195,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def common_arguments(q: argparse.ArgumentParser) -> None:
+    """Add the options every learning sub-command shares: ``--params`` (config sections as
+    JSON), ``--seed`` (the config seed) and ``-q/--quiet``."""
+    q.add_argument("--params", default="", help='JSON {"learn": …, "simulate": …} (config sections)')
+    q.add_argument("--seed", type=int, default=0, help="config seed")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``learn`` verb and its sub-commands."""
     p = sub.add_parser("learn", help="CNN training data, training and evaluation (thesis ch. 6)")
     s = p.add_subparsers(dest="learn_command", metavar="COMMAND")
 
-    def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--params", default="", help='JSON {"learn": …, "simulate": …} (config sections)')
-        q.add_argument("--seed", type=int, default=0, help="config seed")
-        q.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-
     e = s.add_parser("exit-waves", help="exit waves of the training sheets or of a held-out set")
     e.add_argument("kind", help="train, ideal, polycrystal or holes")
     e.add_argument("-o", "--output", required=True, help="output Zarr store")
-    common(e)
+    common_arguments(e)
     e.set_defaults(func=_exit_waves)
 
     t = s.add_parser("train", help="train the network on stored exit waves")
@@ -216,13 +219,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="output model (.keras)")
     t.add_argument("--history", default=None, help="copy of the history CSV (loss, validation P/R)")
     t.add_argument("--workdir", default=None, help="checkpoint folder (default: beside the model); kept for resuming")
-    common(t)
+    common_arguments(t)
     t.set_defaults(func=_train)
 
     v = s.add_parser("evaluate", help="precision/recall on held-out sheets (CSV)")
     v.add_argument("model", help="trained model (.keras)")
     v.add_argument("--set", action="append", default=[], required=True, help="KIND=STORE, repeated (ideal, polycrystal, holes)")
     v.add_argument("-o", "--output", required=True, help="output CSV")
-    common(v)
+    common_arguments(v)
     v.set_defaults(func=_evaluate)
     p.set_defaults(func=lambda a: p.print_help() or 2)

@@ -80,10 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gold-count", help="atom counting in Au particles from a three-image focal series (issue 11)")
     cmds = p.add_subparsers(dest="gold_count_cmd", metavar="CMD")
 
-    def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--params", default="", help='JSON {"learn": …, "simulate": …} (config sections)')
-        q.add_argument("--seed", type=int, default=0, help="config seed")
-        q.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    from hrtem.learn.commands import common_arguments as common
 
     w = cmds.add_parser("test-waves", help="exit waves of the held-out <110> Wulff particles (Zarr)")
     w.add_argument("-o", "--output", required=True, help="output Zarr store")
