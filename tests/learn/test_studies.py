@@ -159,3 +159,43 @@ def test_ceria_pipeline_end_to_end(tmp_path):
         assert found <= detected
         assert float(rows[0][f"precision_{loss}"]) == pytest.approx(found / max(detected, 1))
     assert png.stat().st_size > 10000
+
+
+def test_dihedral_gives_the_eight_symmetries_of_the_square():
+    from hrtem.learn.shapes import dihedral
+
+    x = np.arange(2 * 5 * 5, dtype=np.float32).reshape(2, 5, 5, 1)  # no symmetry of its own
+    outs = []
+    for k in range(4):
+        for f in (0, 1):
+            y = dihedral(x, np.array([k, k]), np.array([f, f]))
+            expect = np.rot90(x, k, axes=(1, 2))
+            expect = expect[:, ::-1] if f else expect
+            np.testing.assert_array_equal(y, expect)
+            outs.append(y[0].tobytes())
+    assert len(set(outs)) == 8  # all distinct
+    np.testing.assert_array_equal(dihedral(x, np.array([4, 0]), np.array([0, 0])), x)  # 4 turns: identity
+    mixed = dihedral(x, np.array([1, 0]), np.array([0, 1]))  # per-image transforms
+    np.testing.assert_array_equal(mixed[0], np.rot90(x[0], 1, axes=(0, 1)))
+    np.testing.assert_array_equal(mixed[1], x[1, ::-1])
+
+
+def test_bank_batches_visit_every_image_once_per_epoch():
+    from hrtem.learn.shapes import bank_batches
+
+    n, b = 10, 4
+    x = np.zeros((n, 3, 3, 1), np.float32)
+    x[:, 1, 1, 0] = np.arange(n)  # the centre pixel (fixed by every symmetry) names the image
+    y = np.arange(n) % 5
+    batches = list(bank_batches(x, y, b, 5, 5, seed=7))
+    assert len(batches) == 5
+    seen = np.concatenate([xb[:, 1, 1, 0] for xb, _ in batches]).astype(int)
+    assert sorted(seen[:n].tolist()) == list(range(n))  # epoch 0: a permutation of the bank
+    assert len(set(seen[n:].tolist())) == 5 * b - n  # epoch 1 so far: no repeats
+    for xb, yb in batches:
+        np.testing.assert_array_equal(np.argmax(yb, axis=1), y[xb[:, 1, 1, 0].astype(int)])
+        assert yb.shape == (b, 5) and np.all(yb.sum(axis=1) == 1)
+    again = list(bank_batches(x, y, b, 5, 5, seed=7))
+    assert all(np.array_equal(p[0], q[0]) for p, q in zip(batches, again))  # seeded
+    with pytest.raises(HrtemError, match="bank_images"):
+        next(bank_batches(x, y, 11, 1, 5, seed=7))

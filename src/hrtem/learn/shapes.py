@@ -48,11 +48,14 @@ from hrtem.structures.shapes import particle_on_film, shape_particle
 
 __all__ = [
     "ShapeImages",
+    "bank_batches",
     "build_shape_exit_waves",
     "carbon_films",
     "classify_image",
     "evaluate_shapes",
+    "dihedral",
     "learn_settings",
+    "render_bank",
     "shape_structures",
     "train_classifier",
 ]
@@ -202,35 +205,106 @@ class ShapeImages:
         return img, onehot
 
 
+def render_bank(images: ShapeImages, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``0 … n − 1`` of ``images`` and their classes: ``(n, px, px, C)`` float32, ``(n,)`` 0-based."""
+    x = np.empty((int(n), *images.image_shape), np.float32)
+    y = np.empty(int(n), np.int64)
+    for i in range(int(n)):
+        img, cls, _ = images.draw(i)
+        x[i], y[i] = img, cls - 1
+    return x, y
+
+
+def dihedral(x: np.ndarray, turns: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """Each image ``x[i]`` (``(b, n, n, C)``) turned by ``turns[i]`` × 90° then mirrored where ``mirror[i]``.
+
+    The eight symmetries of the square keep a particle's outline and lattice
+    (only the projection's orientation in the image changes), so they are
+    free label-preserving augmentations for the shape classifier.
+    """
+    out = np.empty_like(x)
+    for k in range(4):
+        for f in (0, 1):
+            sel = (turns % 4 == k) & (mirror.astype(bool) == bool(f))
+            if not sel.any():
+                continue
+            y = np.rot90(x[sel], k, axes=(1, 2))
+            out[sel] = y[:, ::-1] if f else y
+    return out
+
+
+def bank_batches(x: np.ndarray, y: np.ndarray, batch: int, steps: int, n_categories: int, seed: int):
+    """``steps`` batches ``(images, one-hot)`` from a rendered bank: epochs of seeded permutations,
+    each image in a random one of the eight square symmetries (:func:`dihedral`)."""
+    n = len(x)
+    if batch > n:
+        raise HrtemError(f"shapes.train.batch ({batch}) exceeds shapes.train.bank_images ({n})")
+    order = np.empty(0, np.int64)
+    epoch = 0
+    for step in range(int(steps)):
+        if len(order) < batch:
+            order = np.concatenate([order, make_rng(seed, "shapes", "bank", "epoch", epoch).permutation(n)])
+            epoch += 1
+        idx, order = order[:batch], order[batch:]
+        g = make_rng(seed, "shapes", "bank", "step", step)
+        xb = dihedral(x[idx], g.integers(0, 4, batch), g.integers(0, 2, batch))
+        yield xb, np.eye(n_categories, dtype=np.float32)[y[idx]]
+
+
 def train_classifier(
     section: Mapping[str, Any] | None, train_store: str | os.PathLike, out: str | os.PathLike, seed: int,
     progress: bool = False,
 ) -> Path:
-    """Train the shape classifier on ``train_store``; save ``out`` (.keras) and a JSON sidecar."""
+    """Train the shape classifier on ``train_store``; save ``out`` (.keras) and a JSON sidecar.
+
+    With ``train.bank_images`` > 0 the images are rendered once (random optics,
+    dose and noise per image, :class:`ShapeImages`) and the ``train.steps``
+    batches are drawn from that bank in epochs, each image in a random square
+    symmetry; with 0 every step renders fresh images (the thesis scale, where a
+    bank would not fit in memory). The learning rate decays from
+    ``train.learning_rate`` to 0 on a cosine over the steps.
+    """
+    import time
+
     import keras
 
     from hrtem.learn.data import make_dataset
-    from hrtem.learn.network import build_network, compile_network, recalibrate_batch_norm
+    from hrtem.learn.network import build_network, make_loss, recalibrate_batch_norm
 
     c = _section(section)
     t = c["train"]
     settings = learn_settings(c)
     images = ShapeImages(train_store, settings, seed)
     k = images.n_categories
+    steps, b, n_bank = int(t["steps"]), int(t["batch"]), int(t["bank_images"])
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    bank = render_bank(images, n_bank) if n_bank > 0 else None
+    timing["render_s"] = time.perf_counter() - t0
+    if progress and bank is not None:
+        print(f"rendered {n_bank} training images in {timing['render_s']:.1f} s", flush=True)
     keras.utils.set_random_seed(int(seed))
     model = build_network(2, 1, width=int(t["width"]), depth=int(t["depth"]), head="classify", n_categories=k,
                           residual_convs=int(t["residual_convs"]),
                           name="shape_classifier")
-    compile_network(model, "cross_entropy", float(t["learning_rate"]))
-    ds = make_dataset(images, int(t["batch"]), steps=int(t["steps"]))
-    hist = model.fit(ds, epochs=1, steps_per_epoch=int(t["steps"]), verbose=2 if progress else 0)
+    lr = keras.optimizers.schedules.CosineDecay(float(t["learning_rate"]), steps)
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=make_loss("cross_entropy"))
+    t0 = time.perf_counter()
+    if bank is not None:
+        data = bank_batches(bank[0], bank[1], b, steps, k, seed)
+    else:
+        data = make_dataset(images, b, steps=steps)
+    hist = model.fit(data, epochs=1, steps_per_epoch=steps, verbose=2 if progress else 0)
+    timing["train_s"] = time.perf_counter() - t0
     n_bn = int(t["bn_batches"])
     if n_bn > 0:  # the stored batch-norm statistics lag the weights after a short training
-        bn_images = ShapeImages(train_store, settings, seed, stream="shapes_bn")
-        b = int(t["batch"])
-        recalibrate_batch_norm(
-            model, (np.stack([bn_images.sample(k * b + j)[0] for j in range(b)]) for k in range(n_bn))
-        )
+        if bank is not None:
+            n_bn = min(n_bn, n_bank // b)
+            batches = (bank[0][j * b:(j + 1) * b] for j in range(n_bn))
+        else:
+            bn_images = ShapeImages(train_store, settings, seed, stream="shapes_bn")
+            batches = (np.stack([bn_images.sample(j * b + i)[0] for i in range(b)]) for j in range(n_bn))
+        recalibrate_batch_norm(model, batches)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
@@ -241,6 +315,7 @@ def train_classifier(
         "crop_px": int(settings["data"]["crop_px"]),
         "lcn_sigma_a": float(settings["data"]["lcn_sigma_a"]),
         "final_loss": float(hist.history["loss"][-1]),
+        "timing_s": timing,
         "seed": int(seed),
         "shapes_section": c,
     }
