@@ -1,6 +1,8 @@
 # Studies of the abstracts beside the thesis (hrtem.learn.ceria, hrtem.learn.shapes):
 # ceria_heights (abstract 001: CeO2 atoms per column, weighted vs unweighted loss) and
 # shape_confusion (abstract 002: five particle shapes on amorphous carbon).
+# The exit waves and the two ceria trainings are single-threaded (threads: 1), so on
+# 2 cores the two studies' waves, and the two losses, run side by side.
 
 FIGURES += ["ceria_heights", "shape_confusion"]
 
@@ -14,7 +16,7 @@ rule ceria_exit_waves:
         simulate=lambda wc: params_json("simulate"),
         folder=lambda wc: f"{RES}learn/ceria",
         seed=config["seed"],
-    threads: config["threads"]
+    threads: 1
     conda:
         ENV
     log:
@@ -35,14 +37,14 @@ rule ceria_train:
     params:
         p=lambda wc: params_json("ceria"),
         seed=config["seed"],
-    threads: config["threads"]
+    threads: 1
     conda:
         ENV
     log:
         res("logs/ceria_train_{loss}.log"),
     shell:
         "hrtem ceria train --waves {input} --loss {wildcards.loss} -o {output.model} "
-        "--params {params.p:q} --seed {params.seed} > {log} 2>&1"
+        "--params {params.p:q} --seed {params.seed} --threads {threads} > {log} 2>&1"
 
 
 rule ceria_heights:
@@ -74,7 +76,7 @@ rule shapes_exit_waves:
         simulate=lambda wc: params_json("simulate"),
         folder=lambda wc: f"{RES}learn/shapes",
         seed=config["seed"],
-    threads: config["threads"]
+    threads: 1
     conda:
         ENV
     log:
@@ -99,7 +101,8 @@ rule shapes_train:
     log:
         res("logs/shapes_train.log"),
     shell:
-        "hrtem shapes train --waves {input} -o {output.model} --params {params.p:q} --seed {params.seed} > {log} 2>&1"
+        "hrtem shapes train --waves {input} -o {output.model} --params {params.p:q} --seed {params.seed} "
+        "--threads {threads} > {log} 2>&1"
 
 
 rule shape_confusion:

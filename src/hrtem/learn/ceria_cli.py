@@ -22,6 +22,10 @@ def _train(args: argparse.Namespace) -> int:
     from hrtem.learn.ceria import train_heights
 
     section = parse_json_object(args.params, "--params")
+    if args.threads:
+        from hrtem.learn.train import configure_tensorflow
+
+        configure_tensorflow(args.threads, deterministic=False)
     out = train_heights(section, Path(args.waves), Path(args.output), args.seed, args.loss == "weighted",
                         progress=True)
     print(f"wrote {out}")
@@ -45,4 +49,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="model path (.keras)")
     t.add_argument("--params", default="", help="the ceria config section as JSON")
     t.add_argument("--seed", type=int, default=0, help="config seed")
+    t.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = TensorFlow's choice)")
     t.set_defaults(func=_train)

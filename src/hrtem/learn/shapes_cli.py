@@ -22,6 +22,10 @@ def _train(args: argparse.Namespace) -> int:
     from hrtem.learn.shapes import train_classifier
 
     section = parse_json_object(args.params, "--params")
+    if args.threads:
+        from hrtem.learn.train import configure_tensorflow
+
+        configure_tensorflow(args.threads, deterministic=False)
     out = train_classifier(section, Path(args.waves), Path(args.output), args.seed, progress=True)
     print(f"wrote {out}")
     return 0
@@ -42,4 +46,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="model path (.keras)")
     t.add_argument("--params", default="", help="the shapes config section as JSON")
     t.add_argument("--seed", type=int, default=0, help="config seed")
+    t.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = TensorFlow's choice)")
     t.set_defaults(func=_train)
