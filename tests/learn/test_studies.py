@@ -199,3 +199,37 @@ def test_bank_batches_visit_every_image_once_per_epoch():
     assert all(np.array_equal(p[0], q[0]) for p, q in zip(batches, again))  # seeded
     with pytest.raises(HrtemError, match="bank_images"):
         next(bank_batches(x, y, 11, 1, 5, seed=7))
+
+
+@pytest.mark.slow
+def test_shapes_pipeline_end_to_end(tmp_path):
+    """Tiny films, particles and exit waves -> classifier from an image bank -> figure and its table."""
+    section = {
+        "structures": {"per_shape": 2, "test_per_shape": 1, "size_nm": [0.8, 1.0], "cell_a": 16.0,
+                       "max_offset_a": 1.0},
+        "carbon": {"thicknesses_a": [0.0, 4.0], "anneal_steps": 0},
+        "exit_waves": {"sampling_a": 0.25},
+        "data": {"crop_px": 16, "sampling_a": 0.8, "lcn_sigma_a": 4.0},
+        "train": {"steps": 3, "batch": 4, "bank_images": 6, "width": 2, "depth": 1, "bn_batches": 2},
+        "figure": {"images_per_particle": 1, "doses_e_per_a2": [100, 1000], "defoci_a": [0]},
+    }
+    p = json.dumps(section)
+    assert main(["shapes", "waves", "-o", str(tmp_path), "--params", p, "--simulate", json.dumps(TINY_SIM),
+                 "--seed", "1"]) == 0
+    model = tmp_path / "c.keras"
+    assert main(["shapes", "train", "--waves", str(tmp_path / "train.zarr"), "-o", str(model), "--params", p,
+                 "--seed", "1", "--threads", "1"]) == 0
+    meta = json.loads(model.with_suffix(".json").read_text())
+    assert meta["hrtem_model"] == "shape_classifier" and meta["shapes"] == list(SHAPES)
+    assert meta["timing_s"]["render_s"] > 0
+    png = tmp_path / "fig" / "shape_confusion.png"
+    assert main(["figure", "shape_confusion", "-o", str(png), "--params", p, "--seed", "1",
+                 str(tmp_path / "test.zarr"), str(model)]) == 0
+    rows = list(csv.DictReader(open(png.with_suffix(".csv"))))
+    conf = [r for r in rows if r["panel"] == "confusion"]
+    assert len(conf) == 25 and sum(int(r["count"]) for r in conf) == 5  # one image per held-out particle
+    acc = [r for r in rows if r["panel"] == "accuracy"]
+    right = sum(int(r["count"]) for r in conf if r["true_shape"] == r["predicted_shape"])
+    assert float(acc[0]["accuracy"]) == pytest.approx(right / 5)
+    assert [float(r["parameter"]) for r in rows if r["panel"] == "dose"] == [100.0, 1000.0]
+    assert {float(r["parameter"]) for r in rows if r["panel"] == "thickness"} <= {0.0, 4.0}

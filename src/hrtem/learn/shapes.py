@@ -16,14 +16,24 @@ Pipeline (config section ``shapes``)
 4. :class:`ShapeImages`: an image of a random training particle with a random
    microscope, dose, MTF and noise (:class:`hrtem.learn.data.TrainingImages`
    without translation, so the particle stays whole and centred) turned by a
-   random multiple of 90° and mirrored; the target is the one-hot shape.
+   random multiple of 90° and mirrored; the target is the one-hot shape. The
+   default 48 px × 0.8 Å = 38 Å field holds the whole 2–3 nm particle (≤ 30 Å
+   across, centred within ``max_offset_a`` = 3 Å) with its outline; the pixel
+   keeps the {111} and {200} fringes (2.35 and 2.04 Å > the 1.6 Å Nyquist
+   period) that show the twin boundaries of icosahedra and decahedra.
 5. :func:`train_classifier`: the package encoder with the classify head
    (:func:`hrtem.learn.network.build_network`, ``head="classify"``: global
-   average pooling and a dense softmax), cross-entropy; then the batch-norm
-   statistics are recomputed over ``train.bn_batches`` batches of another
-   training stream (:func:`hrtem.learn.network.recalibrate_batch_norm`: after
-   300 steps the moving averages gave 0.28 accuracy on the training particles
-   where the batch statistics gave 0.62).
+   average pooling and a dense softmax), cross-entropy, Adam with a cosine
+   decay of the learning rate. With ``train.bank_images`` > 0 the images are
+   rendered once (:func:`render_bank`, about 7 ms CPU each) and reused over the
+   steps, each time in a random one of the square's eight symmetries
+   (:func:`dihedral`, :func:`bank_batches`); the old streaming training
+   rendered all 16,000 of its images and spent most of its time on that.
+   Then the batch-norm statistics are recomputed over
+   ``train.bn_batches`` training batches
+   (:func:`hrtem.learn.network.recalibrate_batch_norm`: after 300 steps the
+   moving averages gave 0.28 accuracy on the training particles where the
+   batch statistics gave 0.62).
 6. :func:`evaluate_shapes`: held-out particles at the figure dose (confusion
    matrix, accuracy, accuracy per film thickness), then at each dose and at
    each defocus of the figure lists.
