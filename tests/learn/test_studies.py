@@ -233,3 +233,24 @@ def test_shapes_pipeline_end_to_end(tmp_path):
     assert float(acc[0]["accuracy"]) == pytest.approx(right / 5)
     assert [float(r["parameter"]) for r in rows if r["panel"] == "dose"] == [100.0, 1000.0]
     assert {float(r["parameter"]) for r in rows if r["panel"] == "thickness"} <= {0.0, 4.0}
+
+
+def test_symmetry_average_is_invariant_and_is_the_mean(classifier):
+    import keras
+
+    from hrtem.learn.network import custom_objects
+    from hrtem.learn.shapes import dihedral, predict_shapes
+
+    model = keras.models.load_model(classifier, custom_objects=custom_objects(), compile=False)
+    x = rng(1, "sym").normal(size=(3, 16, 16, 1)).astype(np.float32)
+    plain = predict_shapes(model, list(x), average_symmetries=False)
+    turned = predict_shapes(model, list(dihedral(x, np.array([1, 2, 3]), np.array([1, 0, 1]))), False)
+    assert np.abs(plain - turned).max() > 1e-4  # the network alone is not invariant
+    avg = predict_shapes(model, list(x))
+    np.testing.assert_allclose(avg.sum(axis=1), 1.0, atol=1e-5)
+    for k, f in ((1, 0), (2, 1), (3, 1)):  # the average is
+        y = dihedral(x, np.full(3, k), np.full(3, f))
+        np.testing.assert_allclose(predict_shapes(model, list(y)), avg, atol=1e-5)
+    mean = np.mean([predict_shapes(model, list(dihedral(x, np.full(3, k), np.full(3, f))), False)
+                    for k in range(4) for f in (0, 1)], axis=0)
+    np.testing.assert_allclose(avg, mean, atol=1e-6)

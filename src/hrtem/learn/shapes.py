@@ -36,7 +36,10 @@ Pipeline (config section ``shapes``)
    batch statistics gave 0.62).
 6. :func:`evaluate_shapes`: held-out particles at the figure dose (confusion
    matrix, accuracy, accuracy per film thickness), then at each dose and at
-   each defocus of the figure lists.
+   each defocus of the figure lists; with ``figure.average_symmetries`` the
+   probabilities are averaged over the eight square symmetries of each image
+   (:func:`predict_shapes`; on the default config's 320 held-out images at
+   1000 e⁻/Å² this raised the accuracy from 0.878 to 0.897, same model).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ __all__ = [
     "evaluate_shapes",
     "dihedral",
     "learn_settings",
+    "predict_shapes",
     "render_bank",
     "shape_structures",
     "train_classifier",
@@ -333,9 +337,26 @@ def train_classifier(
     return out
 
 
-def _predict(model: Any, images: list[np.ndarray]) -> np.ndarray:
+def predict_shapes(model: Any, images: Sequence[np.ndarray], average_symmetries: bool = True) -> np.ndarray:
+    """Shape probabilities ``(n, K)`` of images ``(nx, ny, C)``.
+
+    ``average_symmetries``: the mean of the probabilities of the image in the
+    eight symmetries of the square (four 90° turns, each also mirrored); a
+    particle's shape does not change under them, and the mean is invariant
+    to them (trained on the eight as augmentations, the network is only
+    approximately so).
+    """
     batch = np.stack(images).astype(np.float32)
-    return np.asarray(model.predict(batch, verbose=0, batch_size=16), float)
+    if not average_symmetries:
+        return np.asarray(model.predict(batch, verbose=0, batch_size=64), float)
+    total = None
+    for k in range(4):
+        for mirror in (False, True):
+            x = np.rot90(batch, k, axes=(1, 2))
+            x = np.ascontiguousarray(x[:, ::-1] if mirror else x)
+            p = np.asarray(model.predict(x, verbose=0, batch_size=64), float)
+            total = p if total is None else total + p
+    return total / 8.0
 
 
 def evaluate_shapes(
@@ -367,7 +388,7 @@ def evaluate_shapes(
                 images.append(img)
                 truth.append(cls)
                 which.append(i)
-        pred = 1 + np.argmax(_predict(model, images), axis=1)
+        pred = 1 + np.argmax(predict_shapes(model, images, bool(f["average_symmetries"])), axis=1)
         return np.asarray(truth), pred, np.asarray(which)
 
     dose0 = float(f["dose_e_per_a2"])
@@ -409,11 +430,14 @@ def _test_thicknesses(path: Path, n: int) -> list[float]:
     return [float(r["film_thickness_a"]) for r in rows]
 
 
-def classify_image(model: Any, meta: Mapping[str, Any], image: np.ndarray, sampling_a: float) -> np.ndarray:
+def classify_image(model: Any, meta: Mapping[str, Any], image: np.ndarray, sampling_a: float,
+                   average_symmetries: bool = True) -> np.ndarray:
     """Shape probabilities (K,) of one user image (2-D, pixel ``sampling_a`` Å).
 
     The image is resampled to the model's pixel, cut or padded (edge values) to
-    its input size around the centre, and normalised as in training.
+    its input size around the centre, and normalised as in training; the
+    probabilities are averaged over the square's eight symmetries
+    (:func:`predict_shapes`) unless ``average_symmetries`` is False.
     """
     from scipy import ndimage
 
@@ -442,4 +466,4 @@ def classify_image(model: Any, meta: Mapping[str, Any], image: np.ndarray, sampl
             img = np.pad(img, pad, mode="edge")
     out[:] = img
     norm = local_contrast_normalise(out[..., None], float(meta["lcn_sigma_a"]) / s)
-    return _predict(model, [norm])[0]
+    return predict_shapes(model, [norm], average_symmetries)[0]
