@@ -49,5 +49,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="model path (.keras)")
     t.add_argument("--params", default="", help="the ceria config section as JSON")
     t.add_argument("--seed", type=int, default=0, help="config seed")
-    t.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = TensorFlow's choice)")
+    t.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: TensorFlow's choice)")
     t.set_defaults(func=_train)
