@@ -132,7 +132,7 @@ def _cmd_cross_best(args: argparse.Namespace) -> int:
         if props_start is None:
             props_start = prob(prob.x0())
         p = prob.with_values(best.x_best)
-        pair_values = {" ".join(t): p.entries[t].tolist() for t in prob.entries}
+        pair_values = {" ".join(t): p.entries[t].tolist() for t in prob.written_entries}
     finally:
         prob.close()
     evals = sum(w.evaluations for _, w in walks)
