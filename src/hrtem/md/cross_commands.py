@@ -104,6 +104,7 @@ def _cmd_cross_walk(args: argparse.Namespace) -> int:
         steps=w["steps"], jump=sec["walk"]["jump"], temperature=sec["walk"]["temperature"],
         nm_max_evaluations=w["nm_max_evaluations"], nm_tolerance=sec["walk"]["nm_tolerance"],
         start_spread=sec["walk"]["start_spread"], polish_evaluations=w["polish_evaluations"],
+        polish_method=w["polish_method"],
     )  # fmt: skip
     stats = run_walk(prob, targets, settings, args, name=f"comb3-{args.pair}")
     print(f"{args.output}: {args.pair} walker {args.walker} from {start}: {stats}")
