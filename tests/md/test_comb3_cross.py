@@ -76,3 +76,15 @@ def test_triplet_group_writes_the_mxm_entry_only():
         cp.close()
     with pytest.raises(Exception, match="pcos0_MXM"):
         CrossProblem("Pt", "O", p, ["gamma"], ["Ef_PtO_PdO"])
+
+
+def test_o_adsorption_on_au_is_converged_in_cell_size():
+    """O on Au(111) at 0.25 and 0.5 ML: both bound and close (the unreplicated 2×2 cell gave +3.4 eV at 0.25 ML)."""
+    p = Comb3Parameters.read("comb3_Au.comb3")
+    cp = CrossProblem("Au", "O", p, ["A_r0"], ["Ead_O_0.25ML", "Ead_O_0.5ML"])
+    try:
+        out = cp(cp.x0())
+    finally:
+        cp.close()
+    assert out["Ead_O_0.25ML"] < 0 and out["Ead_O_0.5ML"] < 0
+    assert abs(out["Ead_O_0.25ML"] - out["Ead_O_0.5ML"]) < 0.5

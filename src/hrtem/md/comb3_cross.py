@@ -227,9 +227,12 @@ class CrossProblem:
         at 200 iterations and 1e-4 e: CaCl2-type PtO2 49 s CPU, fluorite 31 s).
     width_margin_A
         Cells are replicated to the pair's largest short-range cutoff R + D
-        plus this margin (as the pure-metal calculator). 0.5 Å is NOT enough
-        (measured on Pt–O: fluorite PtO2 E_f 1.48 instead of 0.52 eV/atom in
-        a 12-atom cell, O adsorption +5.5 eV on an unreplicated 2×2 slab).
+        plus this margin. 0.5 Å is NOT enough (measured on Pt–O: fluorite
+        PtO2 E_f 1.48 instead of 0.52 eV/atom in a 12-atom cell, O adsorption
+        +5.5 eV on an unreplicated 2×2 slab), nor is 1 Å: the 2×2 Au(111) cell
+        (4.95 Å high) then stays unreplicated and O at 0.25 ML comes out
+        +3.43 eV against the free O atom, at 2 Å (4×4 cell) −1.35 eV, next to
+        −1.22 eV at 0.5 ML (measured on the shipped Au set, issue 9).
     """
 
     def __init__(
@@ -241,7 +244,7 @@ class CrossProblem:
         keys: Sequence[str],
         max_iterations: int = 60,
         qeq_precision: float = 1e-3,
-        width_margin_A: float = 1.0,
+        width_margin_A: float = 2.0,
     ) -> None:
         bad = [f for f in free if f not in PAIR_GROUPS and f not in TRIPLET_GROUPS]
         if bad:
