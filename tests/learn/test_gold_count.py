@@ -233,3 +233,60 @@ def test_detect_refuses_a_series_of_the_wrong_length(tmp_path, focal_model, caps
     flat[1] = 1.0
     with pytest.raises(HrtemError, match="channel 1 is constant"):
         detect_array(np.swapaxes(flat, 1, 2), det, 0.2)
+
+
+def _columns_along_the_zone_axis(atoms, tolerance_a=0.3):
+    """Atoms per projected column, found without hrtem.structures.columns: the zone axis is the mean
+    of the nearest-neighbour bonds (a/√2 = 2.88 Å in Au) closest to the beam, every atom is projected
+    along it, and atoms within ``tolerance_a`` of each other in projection form one column."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    p = atoms.positions
+    pairs = cKDTree(p).query_pairs(3.0, output_type="ndarray")
+    v = p[pairs[:, 1]] - p[pairs[:, 0]]
+    v = v[np.linalg.norm(v, axis=1) > 2.6]
+    u = v / np.linalg.norm(v, axis=1)[:, None] * np.sign(v[:, 2:3] + 1e-12)
+    axis = u[np.abs(u[:, 2]) > np.abs(u[:, 2]).max() - 0.01].mean(axis=0)
+    axis /= np.linalg.norm(axis)
+    proj = p[:, :2] - p[:, 2:3] * axis[:2] / axis[2]
+    near = cKDTree(proj).query_pairs(tolerance_a, output_type="ndarray")
+    n = len(p)
+    _, col = connected_components(coo_matrix((np.ones(len(near)), (near[:, 0], near[:, 1])), shape=(n, n)))
+    counts = np.bincount(col)
+    xy = np.zeros((len(counts), 2))
+    np.add.at(xy, col, p[:, :2])
+    return xy / counts[:, None], counts, np.degrees(np.arccos(abs(axis[2])))
+
+
+@pytest.mark.parametrize("tilt_max_deg", [0.0, 1.0, 3.0])
+def test_count_labels_are_the_atoms_per_column_of_tilted_rotated_particles(tilt_max_deg):
+    # training (grown) and held-out (Wulff) <110> particles at any in-plane rotation and tilt: every label
+    # site is a column found independently along the tilted zone axis, its height = the atoms in it and
+    # its class = min(height, max_height) (0 is the background, never a column's class)
+    from scipy.spatial import cKDTree
+
+    from hrtem.learn.gold import gold_particle, task_section, wulff_test_particle
+
+    section = {"counting": {"tilt_max_deg": tilt_max_deg}, "labels": {"max_height": 6}}
+    c = task_section(section, "count")
+    assert c["structures"]["tilt_max_deg"] == tilt_max_deg and c["labels"]["mode"] == "height"
+    particles = [gold_particle(c, seed=7, index=i) for i in range(3)]
+    particles.append(wulff_test_particle(section, seed=7, index=1000, diameter_nm=2.0, task="count"))
+    tallest = 0
+    for p in particles:
+        assert p.info["zone_axis"] == "110" and 0.0 <= p.info["tilt_deg"] <= tilt_max_deg + 1e-9
+        xy, counts, tilt = _columns_along_the_zone_axis(p)
+        assert tilt == pytest.approx(p.info["tilt_deg"], abs=0.05)
+        lxy, lh, lcls = p.info["label_xy"], p.info["label_height"], p.info["label_class"]
+        assert len(lxy) == len(xy)
+        d, j = cKDTree(xy).query(lxy)
+        assert d.max() < 0.05 and len(set(j)) == len(j)
+        np.testing.assert_array_equal(lh, counts[j])
+        np.testing.assert_array_equal(lcls, np.minimum(counts[j], 6))
+        assert lcls.min() >= 1
+        tallest = max(tallest, int(lh.max()))
+    assert tallest > 6  # tall columns exist, and their classes above were capped
+    # the detection task keeps structures.tilt_max_deg (0-3°)
+    assert task_section(section, "detect")["structures"]["tilt_max_deg"] == 3.0
