@@ -290,3 +290,31 @@ def test_count_labels_are_the_atoms_per_column_of_tilted_rotated_particles(tilt_
     assert tallest > 6  # tall columns exist, and their classes above were capped
     # the detection task keeps structures.tilt_max_deg (0-3°)
     assert task_section(section, "detect")["structures"]["tilt_max_deg"] == 3.0
+
+
+def test_counting_crops_are_centred_on_columns(test_waves):
+    # a particle fills a small part of its cell: with learn.data.centre_on_sites every training crop has a
+    # column within a quarter crop of its centre; uniform crops (the default) often hold vacuum only
+    from hrtem.learn.data import TrainingImages
+    from hrtem.learn.gold_count import count_learn
+
+    st = count_learn(TINY_COUNT)
+    assert st["data"]["centre_on_sites"] is True
+    data = {**st["data"], "crop_px": 32, "cell_a": [16.0, 16.0]}
+
+    def centre_distances(centred: bool) -> np.ndarray:
+        images = TrainingImages(test_waves, {"data": {**data, "centre_on_sites": centred}, "microscope": st["microscope"]},
+                                seed=5)
+        out = []
+        for step in range(24):
+            s = images.draw(step)
+            centre = 0.5 * (s.image.shape[0] - 1) * s.sampling_a
+            out.append(np.min(np.linalg.norm(s.positions_a - centre, axis=1)) if len(s.positions_a) else np.inf)
+        return np.asarray(out)
+
+    quarter = 0.25 * 32 * 0.2 * 1.05  # a quarter crop at the largest scale jitter
+    assert centre_distances(True).max() <= quarter * np.sqrt(2) + 0.2
+    assert centre_distances(False).max() > 2 * quarter * np.sqrt(2)
+    # test images (augment=False) keep the cell origin
+    images = TrainingImages(test_waves, {"data": data, "microscope": st["microscope"]}, seed=5)
+    assert images.draw(0, augment=False).params["origin_a"] == [0.0, 0.0]
