@@ -318,3 +318,45 @@ def test_counting_crops_are_centred_on_columns(test_waves):
     # test images (augment=False) keep the cell origin
     images = TrainingImages(test_waves, {"data": data, "microscope": st["microscope"]}, seed=5)
     assert images.draw(0, augment=False).params["origin_a"] == [0.0, 0.0]
+
+
+def test_counting_figures_write_the_fractions_and_their_claims(tmp_path):
+    # a constructed evaluation: 2 doses x 2 particles, 10 matched columns each; the figures' data files must
+    # carry the pooled fractions and the fidelity claims must read them
+    from hrtem.figures import fig6_29, fig6_30
+    from hrtem.figures.fidelity import collect
+    from hrtem.io.tables import read_table, write_table
+    from hrtem.learn.gold_count import COLUMN_FIELDS, SUMMARY_FIELDS
+
+    summary = {f: [] for f in SUMMARY_FIELDS}
+    # dose 1e3: 6 + 4 off by one, 1 + 1 off by 2, 1 + 0 off by > 2 (of 20); dose 1e6: 2 + 0 off by one, none worse
+    for d, p, off in ((1e3, 0, (2, 6, 1, 1)), (1e3, 1, (5, 4, 1, 0)), (1e6, 0, (8, 2, 0, 0)), (1e6, 1, (10, 0, 0, 0))):
+        for f, v in zip(SUMMARY_FIELDS, (d, p, 2.0, 0, 10, 5, 0, *off)):
+            summary[f].append(v)
+    write_table(summary, tmp_path / "summary.csv")
+    fig6_30.make([tmp_path / "summary.csv"], tmp_path / "fig6_30.png", {}, 0)
+    f = read_table(tmp_path / "fig6_30.csv")
+    np.testing.assert_allclose(f["dose_e_per_a2"], [1e3, 1e6])
+    np.testing.assert_allclose(f["off_1"], [0.5, 0.1])
+    np.testing.assert_allclose(f["off_ge2"], [0.15, 0.0])
+    np.testing.assert_allclose(f["precision"], [20 / 30, 20 / 30])
+
+    columns = {f: [] for f in COLUMN_FIELDS}
+    for d, errs in ((1e3, [0, 1, -1, 2]), (1e6, [0, 0, 1, 0])):
+        for k, e in enumerate(errs):
+            row = (d, 0, 2.0, 0, float(k), 0.0, 3.0, 3.0 + e, float(e))
+            for fld, v in zip(COLUMN_FIELDS, row):
+                columns[fld].append(v)
+    write_table(columns, tmp_path / "columns.csv")
+    fig6_29.make([tmp_path / "columns.csv"], tmp_path / "fig6_29.png", {}, 0)
+    rows = {(r.figure, r.quantity): r for r in collect(["fig6_29", "fig6_30"], tmp_path)}
+    by = {q: r for (fid, q), r in rows.items()}
+    assert by["off by ≥ 2 at the highest dose"].holds == "yes"
+    assert by["off-by-one fraction falls with dose"].holds == "yes"
+    assert float(by["off-by-one fraction falls with dose"].ours) == pytest.approx(0.4, abs=1e-3)
+    assert by["off-by-one fraction at 10⁶ e⁻/Å² (total)"].holds == "yes"  # 0.10 within 0.05 ± 0.05
+    # fig6_29: at 1e3 (below the highest dose) 2 of the 3 wrong heights are off by one (67 % >= 50 %); the dose
+    # nearest 3e4 on a log scale is 1e3 (3 of 4 wrong)
+    assert float(by["errors at lower doses are mostly off by one"].ours) == pytest.approx(2 / 3, abs=1e-3)
+    assert by["errors at lower doses are mostly off by one"].holds == "yes"
+    assert float(by["wrong heights of the example particle at the dose nearest 3×10⁴ e⁻/Å²"].ours) == pytest.approx(0.75, abs=1e-3)
