@@ -91,6 +91,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "steps": 1000,
         "batch": 4,
         "crop_px": 96,
+        "centre_on_sites": 0.75,
         "loss": "weighted_cross_entropy",
         "label_sigma_a": 0.6,
         "test_diameters_nm": [1.6, 2.0, 2.4],

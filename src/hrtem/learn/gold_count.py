@@ -62,10 +62,10 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
 
     :func:`hrtem.learn.gold.gold_learn` (task ``"count"``: 300 kV, 50 Å cell,
     focal series, Cs, dose range and pixel of ``learn.gold.counting``) with
-    ``train.steps``, ``batch``, ``crop_px``, ``loss`` and ``data.label_sigma_a`` from ``counting``, training
-    crops centred on a random column (``data.centre_on_sites``: a 1.6–3 nm particle fills a small part of
-    the cell, and uniformly placed crops are mostly vacuum) and the peak post-processing (height = argmax
-    class at the peak).
+    ``train.steps``, ``batch``, ``crop_px``, ``loss``, ``data.label_sigma_a`` and
+    ``data.centre_on_sites`` (the fraction of training crops centred on a random column: a 1.6–3 nm
+    particle fills a small part of the cell, and uniformly placed crops are mostly vacuum) from
+    ``counting``, and the peak post-processing (height = argmax class at the peak).
     """
     from hrtem.learn.gold import gold_learn, task_section
 
@@ -76,7 +76,7 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     out["train"]["crop_px"] = int(k["crop_px"])
     out["train"]["loss"] = str(k["loss"])
     out["data"]["label_sigma_a"] = float(k["label_sigma_a"])
-    out["data"]["centre_on_sites"] = True  # a particle fills a small part of the 50 Å cell
+    out["data"]["centre_on_sites"] = float(k["centre_on_sites"])  # a particle fills a small part of the cell
     lo, hi = (float(v) for v in k["dose_e_per_a2"])
     out["train"]["validation_dose_e_per_a2"] = float(np.sqrt(lo * hi))
     out["postprocess"]["mode"] = "peaks"
