@@ -56,9 +56,9 @@ def test_detect_settings_replace_only_the_given_keys():
     assert s["train"]["steps"] == 7 and s["network"]["width"] == 4 and s["postprocess"]["threshold"] == 0.4
     assert s["microscope"]["cs_mm"] == base["microscope"]["cs_mm"] and s["train"]["batch"] == base["train"]["batch"]
     assert s["data"]["channels"] == 1 and s["data"]["cell_a"] == [50.0, 50.0]
-    # duplicate peaks of one column are merged for gold (0.5 Å, below the 1.5 Å smallest column spacing),
+    # duplicate peaks of one column are merged for gold (0.8 Å, half the 1.5-1.7 Å smallest column spacing),
     # while the graphene default keeps every maximum
-    assert base["postprocess"]["min_separation_a"] == 0.5
+    assert base["postprocess"]["min_separation_a"] == 0.8
     assert detect_learn({"gold": {"detect": {"min_separation_a": 0.0}}})["postprocess"]["min_separation_a"] == 0.0
     from hrtem.config import validate_config
 
