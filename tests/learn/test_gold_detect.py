@@ -96,6 +96,25 @@ def test_comb3_relaxation_without_a_file_is_a_user_error():
         relax_particle(p, {"potential": "comb3", "comb3_file": None, "max_iterations": 10, "force_tol_eV_per_A": 0.01})
 
 
+def test_comb3_relaxation_with_the_shipped_au_file_keeps_pure_gold_neutral():
+    from hrtem.learn.gold import gold_section, wulff_test_particle
+    from hrtem.learn.gold_detect import relax_particle
+
+    p = wulff_test_particle({}, 2026, 0, 1.6)  # 85 atoms
+    h = {**gold_section({})["heldout"], "potential": "comb3", "comb3_file": "comb3_Au.comb3", "max_iterations": 300}
+    q = relax_particle(p, h, 2026)
+    # pure Au: the charge equilibration leaves every atom neutral (measured |q| <= 0.02 e); the particle
+    # contracts a little and nothing flies off (largest shift 0.35 Å, measured; the EAM's 0.70 Å)
+    assert q.info["relaxed_with"] == "comb3"
+    assert q.info["relaxed_max_abs_charge_e"] < 0.05
+    assert 0.05 < q.info["relaxed_max_shift_a"] < 1.0
+    assert -4.0 < q.info["relaxed_energy_eV"] / len(q) < -3.0  # eV/atom (Au cohesive energy 3.81 eV)
+    from scipy.spatial import cKDTree
+
+    nn = cKDTree(q.positions).query(q.positions, k=2)[0][:, 1]
+    assert 2.5 < nn.min() and np.median(nn) < 2.884  # no overlap; contracted below the bulk a/√2
+
+
 def test_fig6_23_data_and_claims_follow_the_evaluation_table(tmp_path):
     from hrtem.figures import run
     from hrtem.figures.fidelity import HOLDS, collect
