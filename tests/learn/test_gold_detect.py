@@ -65,6 +65,16 @@ def test_detect_settings_replace_only_the_given_keys():
     assert validate_config({})["learn"]["postprocess"]["min_separation_a"] == 0.0
 
 
+def test_checkpoint_folder_changes_with_the_training_settings_only(tmp_path):
+    from hrtem.learn.gold_detect import checkpoint_dir, detect_learn
+
+    a = checkpoint_dir(tmp_path, detect_learn({}), 1)
+    assert a == checkpoint_dir(tmp_path, detect_learn({}), 1) and a.parent == tmp_path  # a killed run resumes
+    assert a != checkpoint_dir(tmp_path, detect_learn({"gold": {"detect": {"steps": 7}}}), 1)
+    assert a != checkpoint_dir(tmp_path, detect_learn({"gold": {"detect": {"learning_rate": 0.01}}}), 1)
+    assert a != checkpoint_dir(tmp_path, detect_learn({}), 2)
+
+
 def test_relaxed_heldout_particle_keeps_its_atoms_and_columns():
     from scipy.spatial import cKDTree
 
