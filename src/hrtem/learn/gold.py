@@ -122,7 +122,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "learning_rate": None,
         "width": None,
         "threshold": None,
-        "min_separation_a": 0.5,
+        "min_separation_a": 0.8,
     },
     "heldout": {
         "diameters_nm": [2.5, 3.5],
