@@ -277,7 +277,7 @@ def test_count_errors_are_the_height_differences_of_matched_columns():
 def test_wulff_test_particle_labels_are_its_columns():
     from hrtem.learn.gold import wulff_test_particle
 
-    p = wulff_test_particle({"structures": {"tilt_max_deg": 0.0}}, seed=0, index=0, diameter_nm=1.6, task="count")
+    p = wulff_test_particle({"counting": {"tilt_max_deg": 0.0}}, seed=0, index=0, diameter_nm=1.6, task="count")
     xy, cls = p.info["label_xy"], p.info["label_class"]
     d, nearest = cKDTree(xy).query(p.positions[:, :2])
     assert d.max() < 0.2

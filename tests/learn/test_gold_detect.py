@@ -56,13 +56,23 @@ def test_detect_settings_replace_only_the_given_keys():
     assert s["train"]["steps"] == 7 and s["network"]["width"] == 4 and s["postprocess"]["threshold"] == 0.4
     assert s["microscope"]["cs_mm"] == base["microscope"]["cs_mm"] and s["train"]["batch"] == base["train"]["batch"]
     assert s["data"]["channels"] == 1 and s["data"]["cell_a"] == [50.0, 50.0]
-    # duplicate peaks of one column are merged for gold (0.5 Å, below the 1.5 Å smallest column spacing),
+    # duplicate peaks of one column are merged for gold (0.8 Å, half the 1.5-1.7 Å smallest column spacing),
     # while the graphene default keeps every maximum
-    assert base["postprocess"]["min_separation_a"] == 0.5
+    assert base["postprocess"]["min_separation_a"] == 0.8
     assert detect_learn({"gold": {"detect": {"min_separation_a": 0.0}}})["postprocess"]["min_separation_a"] == 0.0
     from hrtem.config import validate_config
 
     assert validate_config({})["learn"]["postprocess"]["min_separation_a"] == 0.0
+
+
+def test_checkpoint_folder_changes_with_the_training_settings_only(tmp_path):
+    from hrtem.learn.gold_detect import checkpoint_dir, detect_learn
+
+    a = checkpoint_dir(tmp_path, detect_learn({}), 1)
+    assert a == checkpoint_dir(tmp_path, detect_learn({}), 1) and a.parent == tmp_path  # a killed run resumes
+    assert a != checkpoint_dir(tmp_path, detect_learn({"gold": {"detect": {"steps": 7}}}), 1)
+    assert a != checkpoint_dir(tmp_path, detect_learn({"gold": {"detect": {"learning_rate": 0.01}}}), 1)
+    assert a != checkpoint_dir(tmp_path, detect_learn({}), 2)
 
 
 def test_relaxed_heldout_particle_keeps_its_atoms_and_columns():
@@ -94,6 +104,25 @@ def test_comb3_relaxation_without_a_file_is_a_user_error():
     p = wulff_test_particle({}, 0, 0, 1.2)
     with pytest.raises(HrtemError, match="comb3_file"):
         relax_particle(p, {"potential": "comb3", "comb3_file": None, "max_iterations": 10, "force_tol_eV_per_A": 0.01})
+
+
+def test_comb3_relaxation_with_the_shipped_au_file_keeps_pure_gold_neutral():
+    from hrtem.learn.gold import gold_section, wulff_test_particle
+    from hrtem.learn.gold_detect import relax_particle
+
+    p = wulff_test_particle({}, 2026, 0, 1.6)  # 85 atoms
+    h = {**gold_section({})["heldout"], "potential": "comb3", "comb3_file": "comb3_Au.comb3", "max_iterations": 300}
+    q = relax_particle(p, h, 2026)
+    # pure Au: the charge equilibration leaves every atom neutral (measured |q| <= 0.02 e); the particle
+    # contracts a little and nothing flies off (largest shift 0.35 Å, measured; the EAM's 0.70 Å)
+    assert q.info["relaxed_with"] == "comb3"
+    assert q.info["relaxed_max_abs_charge_e"] < 0.05
+    assert 0.05 < q.info["relaxed_max_shift_a"] < 1.0
+    assert -4.0 < q.info["relaxed_energy_eV"] / len(q) < -3.0  # eV/atom (Au cohesive energy 3.81 eV)
+    from scipy.spatial import cKDTree
+
+    nn = cKDTree(q.positions).query(q.positions, k=2)[0][:, 1]
+    assert 2.5 < nn.min() and np.median(nn) < 2.884  # no overlap; contracted below the bulk a/√2
 
 
 def test_fig6_23_data_and_claims_follow_the_evaluation_table(tmp_path):

@@ -158,3 +158,23 @@ def test_comb3_oxide_formation_and_o_adsorption():
     assert abs(r.charges.sum()) < 1e-6
     assert 3.9 < r.cell[0, 0] / r.repeat[0] < 4.5
     assert e_ad < 0  # O binds on Cu(111) relative to the O2 molecule
+
+
+def test_comb3_charges_are_solved_before_every_minimisation():
+    """After ``fix qeq/comb`` the calculator runs ``run 0`` before ``minimize`` (comb3dl's finding:
+    inside minimize the fix's iteration cap is uninitialised memory; run 0 sets it and solves the charges)."""
+    from ase.spacegroup import crystal
+
+    cu2o = crystal(["O", "Cu"], basis=[(0.25, 0.25, 0.25), (0, 0, 0)], spacegroup=224,
+                   cellpar=[4.27] * 3 + [90] * 3, setting=2)  # fmt: skip
+    energies = []
+    for _ in range(2):
+        with PropertyCalculator(Potential(kind="comb3", file="ffield.comb3"), max_iterations=5) as c:
+            r = c.compute(cu2o, relax="positions")
+            h = [x for x in c.session.history if x.startswith(("fix qeq", "run 0", "minimize"))]
+        energies.append(r.energy_eV)
+        i = next(k for k, x in enumerate(h) if x.startswith("fix qeq"))
+        assert h[i + 1] == "run 0" and h[i + 2].startswith("minimize")
+        sym = np.array(cu2o.repeat(r.repeat).get_chemical_symbols())
+        assert (r.charges[sym == "O"] < -0.3).all() and abs(r.charges.sum()) < 1e-6
+    assert energies[0] == energies[1]

@@ -47,7 +47,8 @@ CLAIMS = [
     Claim("wrong heights of the example particle at the dose nearest 3×10⁴ e⁻/Å²", "", thesis=0.0, source="003 L5564",
           ours=lambda d: _wrong(d, _nearest(d, 3e4)), tolerance=0.05,
           note=lambda d: f"fraction of matched columns with a wrong height at {_nearest(d, 3e4):g} e⁻/Å²; "
-                         "thesis: no errors at 3×10⁴ for a particle almost exactly in ⟨110⟩ (ours is tilted 0–3°)"),
+                         "thesis: no errors at 3×10⁴ for a particle almost exactly in ⟨110⟩ (ours: tilted within "
+                         "learn.gold.counting.tilt_max_deg, default 0–1°)"),
     Claim("errors at lower doses are mostly off by one", "", thesis="generally only off by 1 atom", source="003 L5568",
           ours=_off1_share_low, holds=lambda ours, d: ours >= 0.5, criterion="≥ 50 % of the wrong heights off by 1"),
 ]

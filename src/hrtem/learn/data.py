@@ -97,6 +97,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "gamma": [0.8, 1.25],
     "label_sigma_a": 0.4,
     "lcn_sigma_a": 5.0,
+    "centre_on_sites": 0.0,
 }
 
 #: Defaults of ``learn.data.focal_series`` when it is given (thesis Eq. 6.19, gold atom counting).
@@ -712,6 +713,13 @@ class TrainingImages:
         a = np.array([[c, -sn], [sn, c]], float)
         if flip:
             a = a @ np.diag([1.0, -1.0])
+        centre = float(d["centre_on_sites"])
+        if augment and centre > 0:  # drawn after the augmentation draws: the default (0) stream is unchanged
+            sites = self.waves.positions(i)
+            if len(sites) and (centre >= 1 or g.uniform() < centre):
+                half = 0.5 * self.crop_px * s
+                site = sites[int(g.integers(len(sites)))] + g.uniform(-0.5, 0.5, 2) * half
+                origin = np.mod(site - a @ np.array([half, half]), self.waves.cell_a)
         n = self.crop_px + 2 * _MARGIN_PX
         u = (np.arange(n) - _MARGIN_PX) * s
         uu, vv = np.meshgrid(u, u, indexing="ij")

@@ -49,6 +49,7 @@ from hrtem.errors import HrtemError
 __all__ = [
     "EVALUATION_COLUMNS",
     "detect_learn",
+    "checkpoint_dir",
     "relax_particle",
     "heldout_particles",
     "build_heldout_exit_waves",
@@ -88,6 +89,20 @@ def detect_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def checkpoint_dir(workdir: str | Path, settings: Mapping[str, Any], seed: int) -> Path:
+    """``workdir/settings-<hash>``: the checkpoint folder of one set of training settings and seed.
+
+    A training killed half-way resumes from the same folder; a changed config
+    (steps, learning rate, optics, …) starts in a fresh one instead of resuming
+    another configuration's weights or stopping at a checkpoint beyond its steps.
+    """
+    import hashlib
+    import json
+
+    blob = json.dumps({"learn": settings, "seed": int(seed)}, sort_keys=True, default=str)
+    return Path(workdir) / f"settings-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
 # --------------------------------------------------------------------------- held-out particles
 def relax_particle(atoms: ase.Atoms, heldout: Mapping[str, Any], seed: int = 0) -> ase.Atoms:
     """``atoms`` relaxed by FIRE minimisation (LAMMPS) with the potential of ``heldout`` (same atom order).
@@ -121,6 +136,11 @@ def relax_particle(atoms: ase.Atoms, heldout: Mapping[str, Any], seed: int = 0) 
     out.positions = np.asarray(res.structure.positions, float)
     out.info["relaxed_with"] = h["potential"]
     out.info["relaxed_energy_eV"] = float(res.minimized_energy_eV)
+    shift = np.linalg.norm(out.positions - atoms.positions, axis=1)
+    out.info["relaxed_max_shift_a"] = float(shift.max()) if len(shift) else 0.0
+    if pot.has_charges:  # COMB3: a pure metal must stay neutral (|q| ≈ 0); large charges flag a bad file
+        q = np.asarray(res.structure.get_initial_charges(), float)
+        out.info["relaxed_max_abs_charge_e"] = float(np.abs(q).max()) if len(q) else 0.0
     return out
 
 
@@ -158,7 +178,12 @@ def heldout_particles(learn: Mapping[str, Any], seed: int, relax: bool = True
             p.info.update(diameter_nm=float(d), zone_axis=str(z))
             ideal.append(p)
             if relax:
-                relaxed.append(_relabel(relax_particle(p, h, seed), p, h))
+                r = relax_particle(p, h, seed)
+                q = r.info.get("relaxed_max_abs_charge_e")
+                print(f"[gold] relaxed particle {k} ({len(p)} atoms, {d} nm, <{z}>) with {h['potential']}: "
+                      f"E {r.info['relaxed_energy_eV']:.2f} eV, largest shift {r.info['relaxed_max_shift_a']:.3f} Å"
+                      + (f", largest |q| {q:.3g} e" if q is not None else ""), file=sys.stderr, flush=True)
+                relaxed.append(_relabel(r, p, h))
             k += 1
     return ideal, relaxed
 

@@ -22,11 +22,11 @@ from pathlib import Path
 def _train(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
     from hrtem.learn.commands import run_training, sections
-    from hrtem.learn.gold_detect import detect_learn
+    from hrtem.learn.gold_detect import checkpoint_dir, detect_learn
 
     learn, _ = sections(parse_json_object(args.params, "--params"))
     settings = detect_learn(learn)
-    workdir = Path(args.workdir or Path(args.output).with_suffix(".train"))
+    workdir = checkpoint_dir(args.workdir or Path(args.output).with_suffix(".train"), settings, args.seed)
     out = run_training(args.waves, args.output, args.history, workdir, settings, args.seed, progress=not args.quiet)
     print(f"[gold] trained {out['steps']} steps in {out['wall_s']:.1f} s ({out['steps_per_s']:.2f} steps/s) -> {args.output}",
           file=sys.stderr)
@@ -74,7 +74,8 @@ def register_detect(cmds: argparse._SubParsersAction, common: Callable[[argparse
     t.add_argument("waves", help="exit-wave store of the training particles (hrtem gold waves detect)")
     t.add_argument("-o", "--output", required=True, help="output model (.keras)")
     t.add_argument("--history", default=None, help="copy of the history CSV (loss, validation P/R)")
-    t.add_argument("--workdir", default=None, help="checkpoint folder (default: beside the model); kept for resuming")
+    t.add_argument("--workdir", default=None,
+                   help="checkpoint folder (default: beside the model); one subfolder per settings, kept for resuming")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     common(t)
     t.set_defaults(func=_train)

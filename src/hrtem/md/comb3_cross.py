@@ -19,7 +19,11 @@ Free parameters are the pair terms shared by the entries M-X-X and X-M-M
 (:data:`PAIR_GROUPS`): A_r0, B_r0 (prefactors × e^(−decay·r_MX), anchored
 at the pair's bond length as for the pure metals), lambda, alpha and beta.
 Metal–metal pairs start from the mixing rules (as the thesis, ref. [95]),
-metal–O from the template's pair (Cu–O).
+metal–O from the template's pair (Cu–O). One three-body group can be freed
+too (:data:`TRIPLET_GROUPS`, the thesis fits "the binary parameters"):
+``pcos0_MXM``, which sets how much a metal atom's metal neighbours weaken
+its bond to X; pair terms alone move every metal–O row the same way, and
+could not bind O on Pt(111) while keeping the oxides (issue 9).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ __all__ = [
     "BOND_A",
     "CROSS_TABLES",
     "PAIR_GROUPS",
+    "TRIPLET_GROUPS",
     "PROTOTYPES",
     "CrossProblem",
     "build",
@@ -70,6 +75,14 @@ PAIR_GROUPS: dict[str, tuple[str, ...]] = {
     "beta": ("beta",),
 }
 _ANCHOR = {"A_r0": "lambda", "B_r0": "alpha1"}
+#: free three-body groups: field of the triplet entry (M, X, M), the metal's bond to X
+#: with metal neighbours. pcos0_MXM is the constant of the angular polynomial of that
+#: bond's bond order: it weakens the M-X bond of a metal atom in proportion to its metal
+#: neighbours, i.e. it tells an adsorbate on a metal surface (9 metal neighbours per
+#: surface atom) from the oxides (few or none). Measured on the shipped Pt set:
+#: pcos0 x0.5 moves O adsorption (0.25 ML vs O2) from +0.60 to -0.22 eV while PtO-PdO
+#: goes from -0.31 to -0.48 eV/atom (pair terms then restore the oxides).
+TRIPLET_GROUPS: dict[str, str] = {"pcos0_MXM": "pcos0"}
 
 
 # ------------------------------------------------------------------ prototypes
@@ -214,9 +227,12 @@ class CrossProblem:
         at 200 iterations and 1e-4 e: CaCl2-type PtO2 49 s CPU, fluorite 31 s).
     width_margin_A
         Cells are replicated to the pair's largest short-range cutoff R + D
-        plus this margin (as the pure-metal calculator). 0.5 Å is NOT enough
-        (measured on Pt–O: fluorite PtO2 E_f 1.48 instead of 0.52 eV/atom in
-        a 12-atom cell, O adsorption +5.5 eV on an unreplicated 2×2 slab).
+        plus this margin. 0.5 Å is NOT enough (measured on Pt–O: fluorite
+        PtO2 E_f 1.48 instead of 0.52 eV/atom in a 12-atom cell, O adsorption
+        +5.5 eV on an unreplicated 2×2 slab), nor is 1 Å: the 2×2 Au(111) cell
+        (4.95 Å high) then stays unreplicated and O at 0.25 ML comes out
+        +3.43 eV against the free O atom, at 2 Å (4×4 cell) −1.35 eV, next to
+        −1.22 eV at 0.5 ML (measured on the shipped Au set, issue 9).
     """
 
     def __init__(
@@ -228,11 +244,13 @@ class CrossProblem:
         keys: Sequence[str],
         max_iterations: int = 60,
         qeq_precision: float = 1e-3,
-        width_margin_A: float = 1.0,
+        width_margin_A: float = 2.0,
     ) -> None:
-        bad = [f for f in free if f not in PAIR_GROUPS]
+        bad = [f for f in free if f not in PAIR_GROUPS and f not in TRIPLET_GROUPS]
         if bad:
-            raise HrtemError(f"potentials.cross.free: {bad} not in {', '.join(PAIR_GROUPS)}")
+            raise HrtemError(
+                f"potentials.cross.free: {bad} not in {', '.join([*PAIR_GROUPS, *TRIPLET_GROUPS])}"
+            )
         self.metal, self.other = metal, other
         self.params = params.copy()
         self.names = list(free)
@@ -256,10 +274,25 @@ class CrossProblem:
         m, x = self.metal, self.other
         return (m, x, x), (x, m, m)
 
+    @property
+    def triplet(self) -> tuple[str, str, str]:
+        """The three-body entry (M, X, M) of :data:`TRIPLET_GROUPS`."""
+        return (self.metal, self.other, self.metal)
+
+    @property
+    def written_entries(self) -> tuple[tuple[str, str, str], ...]:
+        """Every entry the free groups change (the pair entries, and (M, X, M) when a triplet group is free)."""
+        if any(n in TRIPLET_GROUPS for n in self.names):
+            return (*self.entries, self.triplet)
+        return self.entries
+
     def x0(self) -> np.ndarray:
         e = self.params.entries[self.entries[0]]
         out = []
         for n in self.names:
+            if n in TRIPLET_GROUPS:
+                out.append(float(self.params.entries[self.triplet][field_index(TRIPLET_GROUPS[n])]))
+                continue
             v = float(e[field_index(PAIR_GROUPS[n][0])])
             if n in _ANCHOR:
                 v *= math.exp(-e[field_index(_ANCHOR[n])] * self.r0)
@@ -269,6 +302,10 @@ class CrossProblem:
     def with_values(self, x: Sequence[float]) -> Comb3Parameters:
         p = self.params.copy()
         vals = dict(zip(self.names, map(float, x)))
+        for n, v in vals.items():
+            if n in TRIPLET_GROUPS:
+                p.entries[self.triplet][field_index(TRIPLET_GROUPS[n])] = v
+        vals = {n: v for n, v in vals.items() if n not in TRIPLET_GROUPS}
         for trip in self.entries:
             e = p.entries[trip]
             for n, v in vals.items():

@@ -104,6 +104,7 @@ def _cmd_cross_walk(args: argparse.Namespace) -> int:
         steps=w["steps"], jump=sec["walk"]["jump"], temperature=sec["walk"]["temperature"],
         nm_max_evaluations=w["nm_max_evaluations"], nm_tolerance=sec["walk"]["nm_tolerance"],
         start_spread=sec["walk"]["start_spread"], polish_evaluations=w["polish_evaluations"],
+        polish_method=w["polish_method"],
     )  # fmt: skip
     stats = run_walk(prob, targets, settings, args, name=f"comb3-{args.pair}")
     print(f"{args.output}: {args.pair} walker {args.walker} from {start}: {stats}")
@@ -132,7 +133,7 @@ def _cmd_cross_best(args: argparse.Namespace) -> int:
         if props_start is None:
             props_start = prob(prob.x0())
         p = prob.with_values(best.x_best)
-        pair_values = {" ".join(t): p.entries[t].tolist() for t in prob.entries}
+        pair_values = {" ".join(t): p.entries[t].tolist() for t in prob.written_entries}
     finally:
         prob.close()
     evals = sum(w.evaluations for _, w in walks)

@@ -199,6 +199,7 @@ def _cmd_walk(args: argparse.Namespace) -> int:
         nm_tolerance=w["nm_tolerance"],
         start_spread=w["start_spread"],
         polish_evaluations=w["polish_evaluations"],
+        polish_method=w["polish_method"],
     )
     prob, start_note = _problem(sec, args.element)
     stats = run_walk(prob, targets, settings, args, name=f"comb3-{args.element}")

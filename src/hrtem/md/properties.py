@@ -44,7 +44,7 @@ from ase.build import bulk, fcc100, fcc110, fcc111
 from ase.data import atomic_masses, atomic_numbers
 
 from hrtem.errors import HrtemError
-from hrtem.md.driver import LammpsSession, _pair_commands
+from hrtem.md.driver import QEQ_SETUP_COMMAND, LammpsSession, _pair_commands
 from hrtem.md.settings import Potential
 
 __all__ = [
@@ -300,6 +300,10 @@ class PropertyCalculator:
         multi = len(set(atoms.get_chemical_symbols())) > 1 and self.potential.has_charges
         if multi:
             s.command(f"fix qeq all qeq/comb 1 {self.qeq_precision:g}")
+            if relax != "none":
+                # charges solved at step 0 before the minimiser (the fix's iteration cap is
+                # otherwise read from uninitialised memory inside minimize: see driver.QEQ_SETUP_COMMAND)
+                s.command(QEQ_SETUP_COMMAND)
         ft = self.force_tol
         it = self.max_iterations
         if relax == "none":
