@@ -66,7 +66,8 @@ def test_detect_settings_replace_only_the_given_keys():
 
 
 def test_checkpoint_folder_changes_with_the_training_settings_only(tmp_path):
-    from hrtem.learn.gold_detect import checkpoint_dir, detect_learn
+    from hrtem.learn.commands import checkpoint_dir
+    from hrtem.learn.gold_detect import detect_learn
 
     a = checkpoint_dir(tmp_path, detect_learn({}), 1)
     assert a == checkpoint_dir(tmp_path, detect_learn({}), 1) and a.parent == tmp_path  # a killed run resumes

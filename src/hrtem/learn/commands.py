@@ -80,18 +80,34 @@ def validation_fn(images, learn: Mapping[str, Any], n_images: int, dose: float):
     return validate
 
 
+def checkpoint_dir(workdir: str | Path, settings: Mapping[str, Any], seed: int) -> Path:
+    """``workdir/settings-<hash>``: the checkpoint folder of one set of training settings and seed.
+
+    A training killed half-way resumes from the same folder; a changed config
+    (steps, learning rate, optics, …) starts in a fresh one instead of resuming
+    another configuration's weights or stopping at a checkpoint beyond its steps.
+    """
+    import hashlib
+    import json
+
+    blob = json.dumps({"learn": settings, "seed": int(seed)}, sort_keys=True, default=str)
+    return Path(workdir) / f"settings-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
 def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[str, Any], seed: int, progress: bool = True,
                  extra_info: Mapping[str, Any] | None = None) -> dict:
     """Train on the stored exit waves; write the model and the history; return speed figures.
 
     ``extra_info``: more entries for the settings stored in the model (e.g.
     ``{"class_meaning": "height"}`` for a counting model, read by ``hrtem detect``).
+    Checkpoints go to :func:`checkpoint_dir` of ``workdir`` for these settings and seed.
     """
     from hrtem.learn.data import ExitWaveSet, TrainingImages, make_dataset
     from hrtem.learn.network import build_network
     from hrtem.learn.train import configure_tensorflow, save_model, train
 
     tr, net = learn["train"], learn["network"]
+    workdir = checkpoint_dir(workdir, learn, seed)
     configure_tensorflow(int(tr["threads"]), learn["device"])
     waves = ExitWaveSet(waves_path)
     crop = int(tr["crop_px"] or learn["data"]["crop_px"])

@@ -49,7 +49,6 @@ from hrtem.errors import HrtemError
 __all__ = [
     "EVALUATION_COLUMNS",
     "detect_learn",
-    "checkpoint_dir",
     "relax_particle",
     "heldout_particles",
     "build_heldout_exit_waves",
@@ -87,20 +86,6 @@ def detect_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     if d["min_separation_a"] is not None:
         out["postprocess"]["min_separation_a"] = float(d["min_separation_a"])
     return out
-
-
-def checkpoint_dir(workdir: str | Path, settings: Mapping[str, Any], seed: int) -> Path:
-    """``workdir/settings-<hash>``: the checkpoint folder of one set of training settings and seed.
-
-    A training killed half-way resumes from the same folder; a changed config
-    (steps, learning rate, optics, …) starts in a fresh one instead of resuming
-    another configuration's weights or stopping at a checkpoint beyond its steps.
-    """
-    import hashlib
-    import json
-
-    blob = json.dumps({"learn": settings, "seed": int(seed)}, sort_keys=True, default=str)
-    return Path(workdir) / f"settings-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
 # --------------------------------------------------------------------------- held-out particles

@@ -22,11 +22,11 @@ from pathlib import Path
 def _train(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
     from hrtem.learn.commands import run_training, sections
-    from hrtem.learn.gold_detect import checkpoint_dir, detect_learn
+    from hrtem.learn.gold_detect import detect_learn
 
     learn, _ = sections(parse_json_object(args.params, "--params"))
     settings = detect_learn(learn)
-    workdir = checkpoint_dir(args.workdir or Path(args.output).with_suffix(".train"), settings, args.seed)
+    workdir = Path(args.workdir or Path(args.output).with_suffix(".train"))
     out = run_training(args.waves, args.output, args.history, workdir, settings, args.seed, progress=not args.quiet)
     print(f"[gold] trained {out['steps']} steps in {out['wall_s']:.1f} s ({out['steps_per_s']:.2f} steps/s) -> {args.output}",
           file=sys.stderr)
