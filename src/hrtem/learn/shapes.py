@@ -349,11 +349,11 @@ def predict_shapes(model: Any, images: Sequence[np.ndarray], average_symmetries:
     batch = np.stack(images).astype(np.float32)
     if not average_symmetries:
         return np.asarray(model.predict(batch, verbose=0, batch_size=64), float)
+    n = len(batch)
     total = None
     for k in range(4):
-        for mirror in (False, True):
-            x = np.rot90(batch, k, axes=(1, 2))
-            x = np.ascontiguousarray(x[:, ::-1] if mirror else x)
+        for mirror in (0, 1):
+            x = dihedral(batch, np.full(n, k), np.full(n, mirror))
             p = np.asarray(model.predict(x, verbose=0, batch_size=64), float)
             total = p if total is None else total + p
     return total / 8.0
