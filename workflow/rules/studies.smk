@@ -3,6 +3,7 @@
 # shape_confusion (abstract 002: five particle shapes on amorphous carbon).
 # The exit waves and the two ceria trainings are single-threaded (threads: 1), so on
 # 2 cores the two studies' waves, and the two losses, run side by side.
+# Each rule writes a Snakemake benchmark (wall s, cpu_time s) to benchmarks/, for the time share.
 
 FIGURES += ["ceria_heights", "shape_confusion"]
 
@@ -21,6 +22,8 @@ rule ceria_exit_waves:
         ENV
     log:
         res("logs/ceria_exit_waves.log"),
+    benchmark:
+        res("benchmarks/ceria_exit_waves.tsv")
     shell:
         "hrtem ceria waves -o {params.folder} --params {params.p:q} --simulate {params.simulate:q} "
         "--seed {params.seed} > {log} 2>&1"
@@ -42,6 +45,8 @@ rule ceria_train:
         ENV
     log:
         res("logs/ceria_train_{loss}.log"),
+    benchmark:
+        res("benchmarks/ceria_train_{loss}.tsv")
     shell:
         "hrtem ceria train --waves {input} --loss {wildcards.loss} -o {output.model} "
         "--params {params.p:q} --seed {params.seed} --threads {threads} > {log} 2>&1"
@@ -62,6 +67,8 @@ rule ceria_heights:
         ENV
     log:
         res("logs/ceria_heights.log"),
+    benchmark:
+        res("benchmarks/ceria_heights.tsv")
     shell:
         "hrtem figure ceria_heights -o {output.png} --seed {params.seed} --params {params.p:q} {input} > {log} 2>&1"
 
@@ -81,6 +88,8 @@ rule shapes_exit_waves:
         ENV
     log:
         res("logs/shapes_exit_waves.log"),
+    benchmark:
+        res("benchmarks/shapes_exit_waves.tsv")
     shell:
         "hrtem shapes waves -o {params.folder} --params {params.p:q} --simulate {params.simulate:q} "
         "--seed {params.seed} > {log} 2>&1"
@@ -100,6 +109,8 @@ rule shapes_train:
         ENV
     log:
         res("logs/shapes_train.log"),
+    benchmark:
+        res("benchmarks/shapes_train.tsv")
     shell:
         "hrtem shapes train --waves {input} -o {output.model} --params {params.p:q} --seed {params.seed} "
         "--threads {threads} > {log} 2>&1"
@@ -120,6 +131,8 @@ rule shape_confusion:
         ENV
     log:
         res("logs/shape_confusion.log"),
+    benchmark:
+        res("benchmarks/shape_confusion.tsv")
     shell:
         "hrtem figure shape_confusion -o {output.png} --seed {params.seed} --params {params.p:q} "
         "{input.test} {input.model} > {log} 2>&1"

@@ -22,10 +22,9 @@ def _train(args: argparse.Namespace) -> int:
     from hrtem.learn.ceria import train_heights
 
     section = parse_json_object(args.params, "--params")
-    if args.threads:
-        from hrtem.learn.train import configure_tensorflow
+    from hrtem.learn.commands import apply_threads
 
-        configure_tensorflow(args.threads, deterministic=False)
+    apply_threads(args)
     out = train_heights(section, Path(args.waves), Path(args.output), args.seed, args.loss == "weighted",
                         progress=True)
     print(f"wrote {out}")
@@ -49,5 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="model path (.keras)")
     t.add_argument("--params", default="", help="the ceria config section as JSON")
     t.add_argument("--seed", type=int, default=0, help="config seed")
-    t.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: TensorFlow's choice)")
+    from hrtem.learn.commands import threads_argument
+
+    threads_argument(t)
     t.set_defaults(func=_train)

@@ -25,7 +25,7 @@ import numpy as np
 
 from hrtem.errors import HrtemError
 
-__all__ = ["register", "sections", "run_training", "validation_fn", "model_info"]
+__all__ = ["register", "sections", "run_training", "validation_fn", "model_info", "threads_argument", "apply_threads"]
 
 
 def sections(params: Mapping[str, Any]) -> tuple[dict, dict]:
@@ -217,6 +217,22 @@ def common_arguments(q: argparse.ArgumentParser) -> None:
     q.add_argument("--params", default="", help='JSON {"learn": …, "simulate": …} (config sections)')
     q.add_argument("--seed", type=int, default=0, help="config seed")
     q.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def threads_argument(q: argparse.ArgumentParser) -> None:
+    """Add ``--threads N`` (TensorFlow's intra-op threads; absent = TensorFlow's choice)."""
+    q.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: TensorFlow's choice)")
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """Set TensorFlow's threads from ``args.threads`` (if given) before its first operation.
+
+    Non-deterministic ops are allowed (the study trainings are seeded, not bit-reproducible).
+    """
+    if getattr(args, "threads", None):
+        from hrtem.learn.train import configure_tensorflow
+
+        configure_tensorflow(int(args.threads), deterministic=False)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

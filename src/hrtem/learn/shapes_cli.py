@@ -22,10 +22,9 @@ def _train(args: argparse.Namespace) -> int:
     from hrtem.learn.shapes import train_classifier
 
     section = parse_json_object(args.params, "--params")
-    if args.threads:
-        from hrtem.learn.train import configure_tensorflow
+    from hrtem.learn.commands import apply_threads
 
-        configure_tensorflow(args.threads, deterministic=False)
+    apply_threads(args)
     out = train_classifier(section, Path(args.waves), Path(args.output), args.seed, progress=True)
     print(f"wrote {out}")
     return 0
@@ -46,5 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="model path (.keras)")
     t.add_argument("--params", default="", help="the shapes config section as JSON")
     t.add_argument("--seed", type=int, default=0, help="config seed")
-    t.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: TensorFlow's choice)")
+    from hrtem.learn.commands import threads_argument
+
+    threads_argument(t)
     t.set_defaults(func=_train)
