@@ -232,6 +232,9 @@ def test_shapes_pipeline_end_to_end(tmp_path):
     right = sum(int(r["count"]) for r in conf if r["true_shape"] == r["predicted_shape"])
     assert float(acc[0]["accuracy"]) == pytest.approx(right / 5)
     assert [float(r["parameter"]) for r in rows if r["panel"] == "dose"] == [100.0, 1000.0]
+    at_figure_dose = [r for r in rows if r["panel"] == "dose" and float(r["parameter"]) == 1000.0][0]
+    assert float(at_figure_dose["accuracy"]) == float(acc[0]["accuracy"])  # the same images, not a second set
+    assert int(at_figure_dose["n"]) == int(acc[0]["n"]) == 5
     assert {float(r["parameter"]) for r in rows if r["panel"] == "thickness"} <= {0.0, 4.0}
 
 
@@ -254,3 +257,25 @@ def test_symmetry_average_is_invariant_and_is_the_mean(classifier):
     mean = np.mean([predict_shapes(model, list(dihedral(x, np.full(3, k), np.full(3, f))), False)
                     for k in range(4) for f in (0, 1)], axis=0)
     np.testing.assert_allclose(avg, mean, atol=1e-6)
+
+
+@pytest.mark.parametrize("verb", ["ceria", "shapes"])
+def test_train_verbs_share_the_threads_option(verb, monkeypatch):
+    """``hrtem ceria train`` and ``hrtem shapes train`` take --threads from one helper, which sets
+    TensorFlow's threads only when given (non-deterministic ops allowed)."""
+    import hrtem.learn.train as train_mod
+    from hrtem.cli import _build_parser
+    from hrtem.learn.commands import apply_threads
+
+    base = [verb, "train", "--waves", "w.zarr", "-o", "m.keras"] + (["--loss", "weighted"] if verb == "ceria" else [])
+    parser = _build_parser(verb)
+    assert parser.parse_args(base + ["--threads", "2"]).threads == 2
+    assert parser.parse_args(base).threads is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(base + ["--threads", "two"])
+    calls = []
+    monkeypatch.setattr(train_mod, "configure_tensorflow", lambda *a, **k: calls.append((a, k)))
+    apply_threads(parser.parse_args(base))
+    assert calls == []
+    apply_threads(parser.parse_args(base + ["--threads", "3"]))
+    assert calls == [((3,), {"deterministic": False})]
