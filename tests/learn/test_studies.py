@@ -222,6 +222,23 @@ def test_shapes_pipeline_end_to_end(tmp_path):
     meta = json.loads(model.with_suffix(".json").read_text())
     assert meta["hrtem_model"] == "shape_classifier" and meta["shapes"] == list(SHAPES)
     assert meta["timing_s"]["render_s"] > 0
+    # the bank of its own step (hrtem shapes bank) holds the images the training renders itself
+    from hrtem.learn.shapes import ShapeImages, learn_settings, read_bank, render_bank
+
+    bank = tmp_path / "bank.zarr"
+    assert main(["shapes", "bank", "--waves", str(tmp_path / "train.zarr"), "-o", str(bank), "--params", p,
+                 "--seed", "1"]) == 0
+    x, y = read_bank(bank, section, 1)
+    rx, ry = render_bank(ShapeImages(tmp_path / "train.zarr", learn_settings(section), 1), 6)
+    assert x.shape == (6, 16, 16, 1)
+    np.testing.assert_array_equal(x, rx)
+    np.testing.assert_array_equal(y, ry)
+    with pytest.raises(HrtemError, match="hrtem shapes bank"):  # rendered for another config or seed
+        read_bank(bank, section, 2)
+    model2 = tmp_path / "c2.keras"
+    assert main(["shapes", "train", "--waves", str(tmp_path / "train.zarr"), "--bank", str(bank), "-o", str(model2),
+                 "--params", p, "--seed", "1", "--threads", "1"]) == 0
+    assert "read_bank_s" in json.loads(model2.with_suffix(".json").read_text())["timing_s"]
     png = tmp_path / "fig" / "shape_confusion.png"
     assert main(["figure", "shape_confusion", "-o", str(png), "--params", p, "--seed", "1",
                  str(tmp_path / "test.zarr"), str(model)]) == 0

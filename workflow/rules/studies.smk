@@ -3,6 +3,8 @@
 # shape_confusion (abstract 002: five particle shapes on amorphous carbon).
 # The exit waves and the two ceria trainings are single-threaded (threads: 1), so on
 # 2 cores the two studies' waves, and the two losses, run side by side.
+# The shapes training bank is rendered by its own single-threaded rule (beside the ceria
+# trainings), so the two-threaded training starts as soon as both cores are free.
 # Each rule writes a Snakemake benchmark (wall s, cpu_time s) to benchmarks/, for the time share.
 
 FIGURES += ["ceria_heights", "shape_confusion"]
@@ -95,9 +97,29 @@ rule shapes_exit_waves:
         "--seed {params.seed} > {log} 2>&1"
 
 
-rule shapes_train:
+rule shapes_bank:
     input:
         res("learn/shapes/train.zarr"),
+    output:
+        directory(res("learn/shapes/bank.zarr")),
+    params:
+        p=lambda wc: params_json("shapes"),
+        seed=config["seed"],
+    threads: 1
+    conda:
+        ENV
+    log:
+        res("logs/shapes_bank.log"),
+    benchmark:
+        res("benchmarks/shapes_bank.tsv")
+    shell:
+        "hrtem shapes bank --waves {input} -o {output} --params {params.p:q} --seed {params.seed} > {log} 2>&1"
+
+
+rule shapes_train:
+    input:
+        waves=res("learn/shapes/train.zarr"),
+        bank=res("learn/shapes/bank.zarr"),
     output:
         model=res("learn/shapes/classifier.keras"),
         meta=res("learn/shapes/classifier.json"),
@@ -112,8 +134,8 @@ rule shapes_train:
     benchmark:
         res("benchmarks/shapes_train.tsv")
     shell:
-        "hrtem shapes train --waves {input} -o {output.model} --params {params.p:q} --seed {params.seed} "
-        "--threads {threads} > {log} 2>&1"
+        "hrtem shapes train --waves {input.waves} --bank {input.bank} -o {output.model} --params {params.p:q} "
+        "--seed {params.seed} --threads {threads} > {log} 2>&1"
 
 
 rule shape_confusion:

@@ -25,8 +25,9 @@ Pipeline (config section ``shapes``)
    (:func:`hrtem.learn.network.build_network`, ``head="classify"``: global
    average pooling and a dense softmax), cross-entropy, Adam with a cosine
    decay of the learning rate. With ``train.bank_images`` > 0 the images are
-   rendered once (:func:`render_bank`, about 7 ms CPU each) and reused over the
-   steps, each time in a random one of the square's eight symmetries
+   rendered once (:func:`render_bank`, about 7 ms CPU each; in the workflow by
+   its own single-threaded step, :func:`write_bank`, beside the ceria
+   trainings) and reused over the steps, each time in a random one of the square's eight symmetries
    (:func:`dihedral`, :func:`bank_batches`); the old streaming training
    rendered all 16,000 of its images and spent most of its time on that.
    Then the batch-norm statistics are recomputed over
@@ -70,9 +71,11 @@ __all__ = [
     "dihedral",
     "learn_settings",
     "predict_shapes",
+    "read_bank",
     "render_bank",
     "shape_structures",
     "train_classifier",
+    "write_bank",
 ]
 
 
@@ -230,6 +233,46 @@ def render_bank(images: ShapeImages, n: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def write_bank(section: Mapping[str, Any] | None, train_store: str | os.PathLike, out: str | os.PathLike,
+               seed: int) -> Path:
+    """Render the ``train.bank_images`` training images once (:func:`render_bank`) into a Zarr store.
+
+    Its own step (``hrtem shapes bank``), so that it runs single-threaded
+    beside other jobs before the classifier's training needs both cores.
+    ``image (n, px, px, C)`` float32 and ``shape_index (n,)`` (0-based class);
+    attrs ``bank_images``, ``crop_px``, ``sampling_a``, ``seed`` (checked by
+    :func:`read_bank`). With ``bank_images`` 0 the store is empty (n = 0) and the
+    training renders fresh images per step.
+    """
+    import xarray as xr
+
+    from hrtem.io import provenance, write_dataset
+
+    c = _section(section)
+    settings = learn_settings(c)
+    n = int(c["train"]["bank_images"])
+    images = ShapeImages(train_store, settings, seed)
+    x, y = render_bank(images, n) if n > 0 else (np.zeros((0, *images.image_shape), np.float32), np.zeros(0, np.int64))
+    ds = xr.Dataset({"image": (("sample", "x", "y", "channel"), x), "shape_index": (("sample",), y)})
+    attrs = {**provenance(seed=int(seed)), "bank_images": n, "crop_px": int(settings["data"]["crop_px"]),
+             "sampling_a": float(settings["data"]["sampling_a"]), "seed": int(seed), "train_store": str(train_store)}
+    return write_dataset(ds, out, attrs=attrs)
+
+
+def read_bank(path: str | os.PathLike, section: Mapping[str, Any] | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images and 0-based classes of a :func:`write_bank` store, checked against the config and seed."""
+    from hrtem.io import read_dataset
+
+    c = _section(section)
+    ds = read_dataset(path)
+    want = {"bank_images": int(c["train"]["bank_images"]), "crop_px": int(c["data"]["crop_px"]),
+            "sampling_a": float(c["data"]["sampling_a"]), "seed": int(seed)}
+    have = {k: ds.attrs.get(k) for k in want}
+    if have != want:
+        raise HrtemError(f"{path} was rendered for {have}, the config asks for {want}; delete it and rerun hrtem shapes bank")
+    return np.asarray(ds["image"].values, np.float32), np.asarray(ds["shape_index"].values, np.int64)
+
+
 def dihedral(x: np.ndarray, turns: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     """Each image ``x[i]`` (``(b, n, n, C)``) turned by ``turns[i]`` × 90° then mirrored where ``mirror[i]``.
 
@@ -268,7 +311,7 @@ def bank_batches(x: np.ndarray, y: np.ndarray, batch: int, steps: int, n_categor
 
 def train_classifier(
     section: Mapping[str, Any] | None, train_store: str | os.PathLike, out: str | os.PathLike, seed: int,
-    progress: bool = False,
+    progress: bool = False, bank_store: str | os.PathLike | None = None,
 ) -> Path:
     """Train the shape classifier on ``train_store``; save ``out`` (.keras) and a JSON sidecar.
 
@@ -277,7 +320,9 @@ def train_classifier(
     batches are drawn from that bank in epochs, each image in a random square
     symmetry; with 0 every step renders fresh images (the thesis scale, where a
     bank would not fit in memory). The learning rate decays from
-    ``train.learning_rate`` to 0 on a cosine over the steps.
+    ``train.learning_rate`` to 0 on a cosine over the steps. ``bank_store``: the
+    bank rendered beforehand by :func:`write_bank` (the same images; read
+    instead of rendered here).
     """
     import time
 
@@ -294,9 +339,12 @@ def train_classifier(
     steps, b, n_bank = int(t["steps"]), int(t["batch"]), int(t["bank_images"])
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    bank = render_bank(images, n_bank) if n_bank > 0 else None
-    timing["render_s"] = time.perf_counter() - t0
-    if progress and bank is not None:
+    if bank_store is not None:
+        bank = read_bank(bank_store, c, seed) if n_bank > 0 else None
+    else:
+        bank = render_bank(images, n_bank) if n_bank > 0 else None
+    timing["render_s" if bank_store is None else "read_bank_s"] = time.perf_counter() - t0
+    if progress and bank is not None and bank_store is None:
         print(f"rendered {n_bank} training images in {timing['render_s']:.1f} s", flush=True)
     keras.utils.set_random_seed(int(seed))
     model = build_network(2, 1, width=int(t["width"]), depth=int(t["depth"]), head="classify", n_categories=k,
