@@ -125,6 +125,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("sweep missing file", ["sweep", "{d}/missing_sweep.yaml"], "missing_sweep.yaml"),
     ("ceria train missing waves", ["ceria", "train", "--waves", "{d}/missing.zarr", "--loss", "weighted", "-o", OUT + ".keras"], "missing.zarr"),
     ("shapes waves output not writable", ["shapes", "waves", "-o", "/proc/hrtem-test/s"], "/proc/hrtem-test"),
+    ("shapes bank missing waves", ["shapes", "bank", "--waves", "{d}/missing.zarr", "-o", OUT + ".zarr"], "missing.zarr"),
+    ("shapes train missing bank", ["shapes", "train", "--waves", "{d}/img.zarr", "--bank", "{d}/missing_bank.zarr", "-o", OUT + ".keras"], "missing_bank.zarr"),
     ("classify missing image", ["classify", "{d}/missing.npy", "--model", "{d}/good.xyz"], "missing.npy"),
     ("gold waves tilt huge", ["gold", "waves", "count", "-o", OUT + ".zarr", "--params", '{"learn": {"gold": {"structures": {"tilt_max_deg": 1e300}}}}'], "tilt_max_deg"),
     ("gold series output not writable", ["gold", "series", "-o", "/proc/hrtem-test/s"], "/proc/hrtem-test"),

@@ -334,6 +334,8 @@ def train_classifier(
     c = _section(section)
     t = c["train"]
     settings = learn_settings(c)
+    if bank_store is not None and not Path(bank_store).exists():
+        raise HrtemError(f"{bank_store} (the training image bank) is missing; make it with hrtem shapes bank")
     images = ShapeImages(train_store, settings, seed)
     k = images.n_categories
     steps, b, n_bank = int(t["steps"]), int(t["batch"]), int(t["bank_images"])
