@@ -4,7 +4,9 @@
 # The exit waves and the two ceria trainings are single-threaded (threads: 1), so on
 # 2 cores the two studies' waves, and the two losses, run side by side.
 # The shapes training bank is rendered by its own single-threaded rule (beside the ceria
-# trainings), so the two-threaded training starts as soon as both cores are free.
+# trainings), so the two-threaded training starts as soon as both cores are free; the
+# ceria trainings go first when a core frees (priority 1), so the ceria chain, which the
+# two-threaded training waits for, ends early.
 # Each rule writes a Snakemake benchmark (wall s, cpu_time s) to benchmarks/, for the time share.
 
 FIGURES += ["ceria_heights", "shape_confusion"]
@@ -43,6 +45,7 @@ rule ceria_train:
         p=lambda wc: params_json("ceria"),
         seed=config["seed"],
     threads: 1
+    priority: 1
     conda:
         ENV
     log:
