@@ -94,6 +94,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "centre_on_sites": 0.75,
         "loss": "weighted_cross_entropy",
         "label_sigma_a": 0.6,
+        "readout_radius_a": 0.0,
         "test_diameters_nm": [1.6, 2.0, 2.4],
         "test_doses_e_per_a2": [1000.0, 10000.0, 100000.0, 1000000.0],
         "realisations": 2,
