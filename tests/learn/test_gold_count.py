@@ -292,6 +292,18 @@ def test_count_labels_are_the_atoms_per_column_of_tilted_rotated_particles(tilt_
     assert task_section(section, "detect")["structures"]["tilt_max_deg"] == 3.0
 
 
+def test_counting_has_its_own_number_of_training_particles_and_tilt_range():
+    # counting.structures sets the count store's particles only; detection keeps structures.count; the default
+    # counting tilt is the thesis's 0-3°
+    from hrtem.learn.gold import task_section
+
+    section = {"structures": {"count": 5}, "counting": {"structures": 9}}
+    assert task_section(section, "count")["structures"]["count"] == 9
+    assert task_section(section, "detect")["structures"]["count"] == 5
+    assert task_section({"structures": {"count": 5}}, "count")["structures"]["count"] == 5  # null: shared
+    assert task_section({}, "count")["structures"]["tilt_max_deg"] == 3.0
+
+
 def test_counting_crops_are_centred_on_columns(test_waves):
     # a particle fills a small part of its cell: with learn.data.centre_on_sites every training crop has a
     # column within a quarter crop of its centre; uniform crops (the default) often hold vacuum only

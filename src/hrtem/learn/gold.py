@@ -85,7 +85,8 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "dose": "total",
         "cs_mm": [-0.02, -0.01],
         "zone_axes": ["110"],
-        "tilt_max_deg": 1.0,
+        "tilt_max_deg": 3.0,
+        "structures": None,
         "sampling_a": 0.2,
         "dose_e_per_a2": [1000.0, 1000000.0],
         "steps": 1000,
@@ -94,7 +95,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "centre_on_sites": 0.75,
         "loss": "weighted_cross_entropy",
         "label_sigma_a": 0.6,
-        "readout_radius_a": 0.0,
+        "readout_radius_a": 0.8,
         "test_diameters_nm": [1.6, 2.0, 2.4],
         "test_doses_e_per_a2": [1000.0, 10000.0, 100000.0, 1000000.0],
         "realisations": 2,
@@ -267,9 +268,10 @@ TASKS = ("detect", "count")
 
 def task_section(section: Mapping[str, Any] | None, task: str) -> dict[str, Any]:
     """``learn.gold`` for a task: ``"detect"`` as configured; ``"count"`` (thesis §6.4.3) with height
-    labels, the counting zone axes (thesis: ⟨110⟩ only) and the counting tilt range
+    labels, the counting zone axes (thesis: ⟨110⟩ only), the counting tilt range
     ``counting.tilt_max_deg`` in place of ``structures.tilt_max_deg`` (training and held-out
-    particles alike).
+    particles alike; default 0–3° as the thesis's ensemble) and ``counting.structures``
+    training particles in place of ``structures.count`` where set.
 
     Why a separate tilt range: a tilted column spreads its atoms laterally by
     thickness·tan(tilt) (1 Å for a 10-atom ⟨110⟩ column at 2°), and its image
@@ -288,6 +290,8 @@ def task_section(section: Mapping[str, Any] | None, task: str) -> dict[str, Any]
         c["labels"] = {**c["labels"], "mode": "height"}
         c["structures"] = {**c["structures"], "zone_axes": list(c["counting"]["zone_axes"]),
                            "tilt_max_deg": float(c["counting"]["tilt_max_deg"])}
+        if c["counting"]["structures"] is not None:  # the counting store's own number of training particles
+            c["structures"]["count"] = int(c["counting"]["structures"])
     return c
 
 
