@@ -116,7 +116,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     ge2 = f["off_2"] + f["off_gt2"]
     ax.fill_between(f["dose_e_per_a2"], f["off_ge2_lo95"], f["off_ge2_hi95"], color="0.8", alpha=0.6,
                     label="off by ≥ 2, 95 % bootstrap")
-    ax.plot(f["dose_e_per_a2"], ge2, "k:", lw=1)
+    ax.plot(f["dose_e_per_a2"], ge2, "k:", lw=1, label="off by ≥ 2")
     if np.isfinite(f["off_ge2_near_axis"]).any():
         ax.plot(f["dose_e_per_a2"], f["off_ge2_near_axis"], "v--", color="0.4", ms=4,
                 label=f"off by ≥ 2, tilt ≤ {NEAR_AXIS_DEG:g}°")
