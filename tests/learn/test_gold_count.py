@@ -422,3 +422,20 @@ def test_heldout_counting_particles_span_the_tilt_range_and_are_not_training_par
     train_tilts = np.array([gold_particle(c, seed=3, index=i).info["tilt_deg"] for i in range(len(held))])
     assert not np.any(np.isclose(tilts[:, None], train_tilts[None, :]))
     assert all(p.info["structure"] >= 1000 for p in held)  # stream index 1000 + i, apart from training indices
+
+
+def test_near_axis_share_of_the_counting_training_particles():
+    # train_near_axis_fraction 0.5: the even training indices are tilted <= 1°, the odd ones keep the 0-3° draw
+    # (same stream, so the same particle tilted 3x as much); detection particles never change
+    from hrtem.learn.gold import NEAR_AXIS_DEG, gold_particle, task_section
+
+    mixed = task_section({"counting": {"train_near_axis_fraction": 0.5}}, "count")
+    plain = task_section({}, "count")
+    t_mix = np.array([gold_particle(mixed, seed=4, index=i).info["tilt_deg"] for i in range(6)])
+    t_plain = np.array([gold_particle(plain, seed=4, index=i).info["tilt_deg"] for i in range(6)])
+    np.testing.assert_allclose(t_mix[1::2], t_plain[1::2])
+    np.testing.assert_allclose(t_mix[0::2], t_plain[0::2] * NEAR_AXIS_DEG / 3.0, rtol=1e-9)
+    assert t_plain[0::2].max() > NEAR_AXIS_DEG  # the test sees a particle that would have been tilted more
+    detect = task_section({"counting": {"train_near_axis_fraction": 0.5}}, "detect")
+    assert gold_particle(detect, seed=4, index=0).info["tilt_deg"] == pytest.approx(
+        gold_particle(task_section({}, "detect"), seed=4, index=0).info["tilt_deg"])
