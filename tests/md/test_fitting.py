@@ -108,3 +108,18 @@ def test_gauss_newton_polish_recovers_the_synthetic_problem_cheaply():
     assert np.allclose(gn.x_current, TRUE, rtol=1e-3)
     with pytest.raises(HrtemError, match="polish_method"):
         random_walk(model, x0, NAMES, TARGETS, WalkSettings(steps=0, polish_evaluations=5, polish_method="bfgs"))
+
+
+@pytest.mark.parametrize("method", ["gauss-newton", "nelder-mead"])
+def test_polish_evaluates_the_start_point_once(method):
+    """The walk passes the start's properties to the polish, so no evaluation is repeated there."""
+    x0 = TRUE * np.array([1.15, 0.88, 1.1])
+    seen: list[tuple[float, ...]] = []
+
+    def counted(x: np.ndarray) -> dict[str, float]:
+        seen.append(tuple(np.asarray(x, float)))
+        return model(x)
+
+    res = random_walk(counted, x0, NAMES, TARGETS, WalkSettings(steps=0, polish_evaluations=12, polish_method=method))
+    assert seen.count(tuple(x0)) == 1
+    assert res.evaluations == len(seen)

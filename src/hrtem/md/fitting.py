@@ -270,7 +270,7 @@ def random_walk(
                 raise HrtemError(f"polish_method must be nelder-mead or gauss-newton, not {settings.polish_method!r}")
             start, e0, props0, used = polish(
                 func, start, e0, targets, np.where(np.abs(start) > 0, np.abs(start), scale0),
-                settings.polish_evaluations, settings.nm_tolerance,
+                settings.polish_evaluations, settings.nm_tolerance, props0,
             )
             n_eval += used
         res = WalkResult(
@@ -347,22 +347,32 @@ def _nelder_mead(
     s: np.ndarray,
     budget: int,
     tol: float,
+    props_x: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, float, dict[str, float], int]:
-    """Nelder–Mead from ``x`` in coordinates scaled by ``s``; the better of start and end, its properties, evaluations."""
+    """Nelder–Mead from ``x`` in coordinates scaled by ``s``; the better of start and end, its properties, evaluations.
+
+    ``props_x`` (the properties at ``x``, if the caller has them) spares
+    re-evaluating the start when the end is worse.
+    """
     count = [0]
+    u0 = x / s
 
     def scaled(u: np.ndarray) -> float:
+        if np.array_equal(u, u0):  # the simplex's first vertex: the caller's start, already evaluated
+            return e_x
         count[0] += 1
         return _evaluate(func, u * s, targets)[0]
 
     opt = minimize(
-        scaled, x / s, method="Nelder-Mead",
+        scaled, u0, method="Nelder-Mead",
         options={"maxfev": budget, "xatol": tol, "fatol": tol * max(e_x, 1e-12), "adaptive": len(x) > 4},
     )  # fmt: skip
     x_new = np.asarray(opt.x) * s
     e_new, props = _evaluate(func, x_new, targets)
     if e_new <= e_x:
         return x_new, e_new, props, count[0] + 1
+    if props_x is not None:
+        return np.asarray(x, float), e_x, dict(props_x), count[0] + 1
     e_x, props = _evaluate(func, x, targets)
     return np.asarray(x, float), e_x, props, count[0] + 2
 
@@ -375,6 +385,7 @@ def gauss_newton(
     s: np.ndarray,
     budget: int,
     tol: float,
+    props_x: Mapping[str, float] | None = None,
     rel_step: float = 0.03,
     max_change: float = 0.3,
 ) -> tuple[np.ndarray, float, dict[str, float], int]:
@@ -387,7 +398,9 @@ def gauss_newton(
     steps (JᵀJ + μ diag JᵀJ) δ = −Jᵀr for μ = 0.01, 0.1, 1 (each coordinate
     change clipped to ``max_change`` × ``s``) and moves to the first that
     lowers E. Stops after ``budget`` evaluations, when no damping helps, or
-    when E improves by less than ``tol`` relatively.
+    when E improves by less than ``tol`` relatively. ``props_x`` (the
+    properties at ``x``, if the caller has them) spares evaluating the start
+    again (one evaluation: 10–35 s for a cross term).
 
     Returns
     -------
@@ -405,7 +418,11 @@ def gauss_newton(
         return np.array([(props[t.key] - t.value) / t.delta for t in fitted]), props
 
     x = np.asarray(x, float)
-    r, props = resid(x)
+    if props_x is not None and e_x < FAILED_OBJECTIVE:
+        props = dict(props_x)
+        r = np.array([(props[t.key] - t.value) / t.delta for t in fitted])
+    else:
+        r, props = resid(x)
     if r is None:
         return x, e_x, props, count[0]
     e = float(r @ r)
