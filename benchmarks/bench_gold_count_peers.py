@@ -9,7 +9,8 @@ Every method is scored by the same one-to-one matching within
 
 Methods:
 
-- ``cnn``: the counting network (``--model``), peaks of 1 − p₀, height = argmax class;
+- ``cnn``: the counting network (``--model``), peaks of 1 − p₀, height = argmax of the class
+  probabilities summed over ``counting.readout_radius_a`` (:func:`hrtem.learn.gold_count.disc_heights`);
 - ``atomap + intensity``: atomap 0.4 ``get_atom_positions`` + centre-of-mass and
   2-D Gaussian refinement (bench_learn_peers's runner, separation 0.45 × 2.04 Å)
   on one channel of the series and one contrast sign — the (channel, sign)
@@ -78,7 +79,7 @@ def main() -> None:
 
     from hrtem.config import validate_config
     from hrtem.learn.data import ExitWaveSet
-    from hrtem.learn.gold_count import IntensityCounter, count_images, count_learn
+    from hrtem.learn.gold_count import IntensityCounter, count_images, count_learn, disc_heights
     from hrtem.learn.postprocess import find_atoms
     from hrtem.learn.train import configure_tensorflow, load_model, predict
     from hrtem.seeding import rng
@@ -119,9 +120,9 @@ def main() -> None:
     probs = predict(model, np.stack([smp.image for smp in samples]), batch=2)
     found = []
     for p in probs:
-        pos, cls, _ = find_atoms(p, s, pp["threshold"], pp["level"], "peaks", pp["core"])
+        pos, _, _ = find_atoms(p, s, pp["threshold"], pp["level"], "peaks", pp["core"])
         keep = inside(pos)
-        found.append((pos[keep], cls[keep]))
+        found.append((pos[keep], disc_heights(p, pos[keep], s, float(k["readout_radius_a"]))))
     walls["cnn"] = time.perf_counter() - t0
     methods["cnn"] = found
 

@@ -292,6 +292,18 @@ def test_count_labels_are_the_atoms_per_column_of_tilted_rotated_particles(tilt_
     assert task_section(section, "detect")["structures"]["tilt_max_deg"] == 3.0
 
 
+def test_counting_has_its_own_number_of_training_particles_and_tilt_range():
+    # counting.structures sets the count store's particles only; detection keeps structures.count; the default
+    # counting tilt is the thesis's 0-3°
+    from hrtem.learn.gold import task_section
+
+    section = {"structures": {"count": 5}, "counting": {"structures": 9}}
+    assert task_section(section, "count")["structures"]["count"] == 9
+    assert task_section(section, "detect")["structures"]["count"] == 5
+    assert task_section({"structures": {"count": 5}}, "count")["structures"]["count"] == 5  # null: shared
+    assert task_section({}, "count")["structures"]["tilt_max_deg"] == 3.0
+
+
 def test_counting_crops_are_centred_on_columns(test_waves):
     # a particle fills a small part of its cell: with learn.data.centre_on_sites every training crop has a
     # column within a quarter crop of its centre; uniform crops (the default) often hold vacuum only
@@ -331,7 +343,7 @@ def test_counting_figures_write_the_fractions_and_their_claims(tmp_path):
     summary = {f: [] for f in SUMMARY_FIELDS}
     # dose 1e3: 6 + 4 off by one, 1 + 1 off by 2, 1 + 0 off by > 2 (of 20); dose 1e6: 2 + 0 off by one, none worse
     for d, p, off in ((1e3, 0, (2, 6, 1, 1)), (1e3, 1, (5, 4, 1, 0)), (1e6, 0, (8, 2, 0, 0)), (1e6, 1, (10, 0, 0, 0))):
-        for f, v in zip(SUMMARY_FIELDS, (d, p, 2.0, 0, 10, 5, 0, *off)):
+        for f, v in zip(SUMMARY_FIELDS, (d, p, 2.0, [0.5, 2.5][p], 0, 10, 5, 0, *off)):
             summary[f].append(v)
     write_table(summary, tmp_path / "summary.csv")
     fig6_30.make([tmp_path / "summary.csv"], tmp_path / "fig6_30.png", {}, 0)
@@ -340,11 +352,19 @@ def test_counting_figures_write_the_fractions_and_their_claims(tmp_path):
     np.testing.assert_allclose(f["off_1"], [0.5, 0.1])
     np.testing.assert_allclose(f["off_ge2"], [0.15, 0.0])
     np.testing.assert_allclose(f["precision"], [20 / 30, 20 / 30])
+    # the near-axis row (tilt <= 1°) is particle 0 alone; the ensemble's tilt range and particle count are kept
+    np.testing.assert_allclose(f["off_1_near_axis"], [0.6, 0.2])
+    np.testing.assert_allclose(f["off_ge2_near_axis"], [0.2, 0.0])
+    np.testing.assert_allclose(f["n_matched_near_axis"], [10, 10])
+    np.testing.assert_allclose([f["tilt_min_deg"][0], f["tilt_max_deg"][0], f["n_particles"][0]], [0.5, 2.5, 2])
+    # bootstrap over the two particles: at 1e3 their off-by->=2 fractions are 0.2 and 0.1
+    assert f["off_ge2_lo95"][0] == pytest.approx(0.1) and f["off_ge2_hi95"][0] == pytest.approx(0.2)
+    np.testing.assert_allclose([f["off_ge2_lo95"][1], f["off_ge2_hi95"][1]], [0.0, 0.0])
 
     columns = {f: [] for f in COLUMN_FIELDS}
     for d, errs in ((1e3, [0, 1, -1, 2]), (1e6, [0, 0, 1, 0])):
         for k, e in enumerate(errs):
-            row = (d, 0, 2.0, 0, float(k), 0.0, 3.0, 3.0 + e, float(e))
+            row = (d, 0, 2.0, 0.5, 0, float(k), 0.0, 3.0, 3.0 + e, float(e))
             for fld, v in zip(COLUMN_FIELDS, row):
                 columns[fld].append(v)
     write_table(columns, tmp_path / "columns.csv")
@@ -360,3 +380,62 @@ def test_counting_figures_write_the_fractions_and_their_claims(tmp_path):
     assert float(by["errors at lower doses are mostly off by one"].ours) == pytest.approx(2 / 3, abs=1e-3)
     assert by["errors at lower doses are mostly off by one"].holds == "yes"
     assert float(by["wrong heights of the example particle at the dose nearest 3×10⁴ e⁻/Å²"].ours) == pytest.approx(0.75, abs=1e-3)
+
+
+def test_disc_readout_sums_the_class_probabilities_around_the_column():
+    # a constructed map: the column's peak pixel says height 3, the seven pixels around it say 5 (as where a
+    # tilted column's class map varies across the column); one pixel reads 3, a 0.15-Å disc (the 3 x 3 px) 5
+    from hrtem.learn.gold_count import disc_heights
+
+    p = np.zeros((20, 20, 7))
+    p[..., 0] = 1.0
+    centre = (10, 10)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            p[10 + dx, 10 + dy] = [0.1, 0, 0, 0.2, 0, 0.7, 0] if (dx, dy) != (0, 0) else [0.1, 0, 0, 0.9, 0, 0, 0]
+    p[12, 10] = [0.0, 0, 0, 0, 0, 0, 1.0]  # 0.2 Å away: outside the 0.15-Å disc
+    pos = np.array([[1.0, 1.0]])
+    assert disc_heights(p, pos, 0.1, 0.0)[0] == 3
+    assert disc_heights(p, pos, 0.1, 0.15)[0] == 5
+    # a column at the image edge: pixels outside the image are left out
+    q = np.zeros((5, 5, 3))
+    q[..., 0] = 1
+    q[0, 0] = [0, 0.2, 0.8]
+    assert disc_heights(q, np.array([[0.0, 0.0]]), 0.1, 0.3)[0] == 2
+    assert disc_heights(q, np.zeros((0, 2)), 0.1, 0.3).shape == (0,)
+    with pytest.raises(HrtemError, match="readout_radius_a"):
+        disc_heights(p, pos, 0.1, float("nan"))
+
+
+def test_heldout_counting_particles_span_the_tilt_range_and_are_not_training_particles():
+    # held-out tilts are drawn uniformly in 0 … counting.tilt_max_deg (thesis: 0–3°) from their own streams:
+    # no held-out particle shares a tilt draw (or a structure) with a training particle of the same seed
+    from hrtem.learn.gold import gold_particle, task_section
+    from hrtem.learn.gold_count import count_test_particles
+
+    section = {"counting": {"tilt_max_deg": 3.0, "test_diameters_nm": [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7]}}
+    held = count_test_particles({"gold": section}, seed=3)
+    tilts = np.array([p.info["tilt_deg"] for p in held])
+    assert np.all((tilts >= 0) & (tilts <= 3.0)) and tilts.max() > 2.0 and tilts.min() < 1.0
+    assert len(np.unique(np.round(tilts, 9))) == len(tilts)
+    c = task_section(section, "count")
+    train_tilts = np.array([gold_particle(c, seed=3, index=i).info["tilt_deg"] for i in range(len(held))])
+    assert not np.any(np.isclose(tilts[:, None], train_tilts[None, :]))
+    assert all(p.info["structure"] >= 1000 for p in held)  # stream index 1000 + i, apart from training indices
+
+
+def test_near_axis_share_of_the_counting_training_particles():
+    # train_near_axis_fraction 0.5: the even training indices are tilted <= 1°, the odd ones keep the 0-3° draw
+    # (same stream, so the same particle tilted 3x as much); detection particles never change
+    from hrtem.learn.gold import NEAR_AXIS_DEG, gold_particle, task_section
+
+    mixed = task_section({"counting": {"train_near_axis_fraction": 0.5}}, "count")
+    plain = task_section({}, "count")
+    t_mix = np.array([gold_particle(mixed, seed=4, index=i).info["tilt_deg"] for i in range(6)])
+    t_plain = np.array([gold_particle(plain, seed=4, index=i).info["tilt_deg"] for i in range(6)])
+    np.testing.assert_allclose(t_mix[1::2], t_plain[1::2])
+    np.testing.assert_allclose(t_mix[0::2], t_plain[0::2] * NEAR_AXIS_DEG / 3.0, rtol=1e-9)
+    assert t_plain[0::2].max() > NEAR_AXIS_DEG  # the test sees a particle that would have been tilted more
+    detect = task_section({"counting": {"train_near_axis_fraction": 0.5}}, "detect")
+    assert gold_particle(detect, seed=4, index=0).info["tilt_deg"] == pytest.approx(
+        gold_particle(task_section({}, "detect"), seed=4, index=0).info["tilt_deg"])

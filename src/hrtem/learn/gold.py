@@ -85,7 +85,9 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "dose": "total",
         "cs_mm": [-0.02, -0.01],
         "zone_axes": ["110"],
-        "tilt_max_deg": 1.0,
+        "tilt_max_deg": 3.0,
+        "train_near_axis_fraction": 0.0,
+        "structures": None,
         "sampling_a": 0.2,
         "dose_e_per_a2": [1000.0, 1000000.0],
         "steps": 1000,
@@ -94,6 +96,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "centre_on_sites": 0.75,
         "loss": "weighted_cross_entropy",
         "label_sigma_a": 0.6,
+        "readout_radius_a": 0.8,
         "test_diameters_nm": [1.6, 2.0, 2.4],
         "test_doses_e_per_a2": [1000.0, 10000.0, 100000.0, 1000000.0],
         "realisations": 2,
@@ -151,6 +154,10 @@ GOLD_DEFAULTS: dict[str, Any] = {
         },
     },
 }
+
+
+#: Largest tilt (degrees) of the near-zone-axis counting training particles (``counting.train_near_axis_fraction``).
+NEAR_AXIS_DEG = 1.0
 
 
 def gold_section(section: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -231,10 +238,17 @@ def gold_particle(section: Mapping[str, Any] | None, seed: int, index: int) -> a
     """Random training particle ``index`` (stream ``(seed, "learn", "gold", index)``) with column labels.
 
     The cell is periodic in x, y (exit waves of :func:`hrtem.learn.data.build_exit_waves`);
-    the particle keeps ``margin_a`` from the cell edges.
+    the particle keeps ``margin_a`` from the cell edges. Counting particles (height labels):
+    the share ``counting.train_near_axis_fraction`` of the indices (spread evenly: index i
+    when ⌈(i+1)·f⌉ > ⌈i·f⌉, the even ones at f = 0.5) are tilted at most
+    :data:`NEAR_AXIS_DEG` instead of ``structures.tilt_max_deg``.
     """
     c = gold_section(section)
     s = c["structures"]
+    tilt_max = float(s["tilt_max_deg"])
+    f = float(c["counting"]["train_near_axis_fraction"]) if c["labels"]["mode"] == "height" else 0.0
+    if f > 0 and np.ceil((int(index) + 1) * f - 1e-9) > np.ceil(int(index) * f - 1e-9):
+        tilt_max = min(tilt_max, NEAR_AXIS_DEG)
     p = random_particle(
         seed, "learn", "gold", int(index),
         symbol="Au",
@@ -243,7 +257,7 @@ def gold_particle(section: Mapping[str, Any] | None, seed: int, index: int) -> a
         added_fraction_range=tuple(float(v) for v in s["added_fraction"]),
         temperature_range=tuple(float(v) for v in s["temperature"]),
         zone_axes=tuple(str(z) for z in s["zone_axes"]),
-        tilt_max_deg=float(s["tilt_max_deg"]),
+        tilt_max_deg=tilt_max,
         cell_a=float(s["cell_a"]),
         vacuum_a=float(s["vacuum_a"]),
         margin_a=float(s["margin_a"]),
@@ -266,9 +280,10 @@ TASKS = ("detect", "count")
 
 def task_section(section: Mapping[str, Any] | None, task: str) -> dict[str, Any]:
     """``learn.gold`` for a task: ``"detect"`` as configured; ``"count"`` (thesis §6.4.3) with height
-    labels, the counting zone axes (thesis: ⟨110⟩ only) and the counting tilt range
+    labels, the counting zone axes (thesis: ⟨110⟩ only), the counting tilt range
     ``counting.tilt_max_deg`` in place of ``structures.tilt_max_deg`` (training and held-out
-    particles alike).
+    particles alike; default 0–3° as the thesis's ensemble) and ``counting.structures``
+    training particles in place of ``structures.count`` where set.
 
     Why a separate tilt range: a tilted column spreads its atoms laterally by
     thickness·tan(tilt) (1 Å for a 10-atom ⟨110⟩ column at 2°), and its image
@@ -287,6 +302,8 @@ def task_section(section: Mapping[str, Any] | None, task: str) -> dict[str, Any]
         c["labels"] = {**c["labels"], "mode": "height"}
         c["structures"] = {**c["structures"], "zone_axes": list(c["counting"]["zone_axes"]),
                            "tilt_max_deg": float(c["counting"]["tilt_max_deg"])}
+        if c["counting"]["structures"] is not None:  # the counting store's own number of training particles
+            c["structures"]["count"] = int(c["counting"]["structures"])
     return c
 
 

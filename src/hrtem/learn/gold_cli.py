@@ -26,11 +26,11 @@ import numpy as np
 def _waves(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
     from hrtem.learn.commands import sections
-    from hrtem.learn.gold import build_gold_exit_waves, gold_section
+    from hrtem.learn.gold import build_gold_exit_waves, task_section
 
     learn, simulate = sections(parse_json_object(args.params, "--params"))
     t0 = time.perf_counter()
-    n = int(gold_section(learn["gold"])["structures"]["count"])
+    n = int(task_section(learn["gold"], args.task)["structures"]["count"])
     out = build_gold_exit_waves(learn, simulate, args.output, args.seed, task=args.task)
     print(f"[gold] {n} {args.task} exit waves in {time.perf_counter() - t0:.1f} s -> {out}", file=sys.stderr)
     return 0

@@ -41,8 +41,10 @@ __all__ = [
     "count_test_particles",
     "build_count_test_waves",
     "count_images",
+    "disc_heights",
     "evaluate_counting",
     "error_fractions",
+    "bootstrap_interval",
     "COLUMN_FIELDS",
     "SUMMARY_FIELDS",
     "integrated_intensities",
@@ -50,11 +52,11 @@ __all__ = [
 ]
 
 #: Columns of the per-column table of :func:`evaluate_counting`.
-COLUMN_FIELDS = ("dose_e_per_a2", "particle", "diameter_nm", "realisation", "x_a", "y_a", "true_height",
+COLUMN_FIELDS = ("dose_e_per_a2", "particle", "diameter_nm", "tilt_deg", "realisation", "x_a", "y_a", "true_height",
                  "predicted_height", "error")
 #: Columns of the per-image summary of :func:`evaluate_counting`.
-SUMMARY_FIELDS = ("dose_e_per_a2", "particle", "diameter_nm", "realisation", "tp", "fp", "fn", "off_0", "off_1",
-                  "off_2", "off_gt2")
+SUMMARY_FIELDS = ("dose_e_per_a2", "particle", "diameter_nm", "tilt_deg", "realisation", "tp", "fp", "fn", "off_0",
+                  "off_1", "off_2", "off_gt2")
 
 
 def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,6 +164,47 @@ def count_images(waves: Any, settings: Mapping[str, Any], seed: int, particle: i
                        structure=int(particle))
 
 
+def disc_heights(probabilities: np.ndarray, positions_a: np.ndarray, sampling_a: float, radius_a: float
+                 ) -> np.ndarray:
+    """Height class of every detected column: argmax of the class probabilities summed over a disc.
+
+    ``probabilities`` ``(nx, ny, K+1)`` (channel 0 = background), positions in Å
+    (origin at pixel (0, 0)'s centre). The classes 1 … K are summed over the
+    pixels within ``radius_a`` of the position (pixels outside the image left
+    out); ``radius_a`` = 0 reads the one pixel nearest to the position. A
+    tilted column smears its atoms over up to ~1.3 Å (3° over 25 Å), and one
+    pixel's argmax is then a noisy read of a class map that varies across the
+    column.
+
+    Returns
+    -------
+    ``(M,)`` int heights 1 … K.
+    """
+    p = np.asarray(probabilities, float)
+    if p.ndim != 3 or p.shape[-1] < 2:
+        raise HrtemError(f"disc_heights needs a (nx, ny, K+1) probability map, got shape {p.shape}")
+    if not (np.isfinite(radius_a) and radius_a >= 0):
+        raise HrtemError(f"learn.gold.counting.readout_radius_a must be a finite number ≥ 0 Å, got {radius_a}")
+    pos = np.asarray(positions_a, float).reshape(-1, 2)
+    if not len(pos):
+        return np.zeros(0, np.int64)
+    cls = p[..., 1:]
+    nx, ny = p.shape[:2]
+    r = float(radius_a) / float(sampling_a)
+    n = int(np.ceil(r))
+    dx, dy = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij")
+    out = np.zeros(len(pos), np.int64)
+    for m, (x, y) in enumerate(pos / float(sampling_a)):
+        ix, iy = int(round(x)) + dx, int(round(y)) + dy
+        disc = ((ix - x) ** 2 + (iy - y) ** 2 <= max(r * r, 0.25)) & (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        if not disc.any():
+            ix, iy = np.clip(int(round(x)), 0, nx - 1), np.clip(int(round(y)), 0, ny - 1)
+            out[m] = 1 + int(np.argmax(cls[ix, iy]))
+            continue
+        out[m] = 1 + int(np.argmax(cls[ix[disc], iy[disc]].sum(axis=0)))
+    return out
+
+
 def _inside(xy: np.ndarray, size_a: float, margin_a: float) -> np.ndarray:
     xy = np.asarray(xy, float).reshape(-1, 2)
     return np.all((xy >= margin_a) & (xy <= size_a - margin_a), axis=1)
@@ -169,7 +212,9 @@ def _inside(xy: np.ndarray, size_a: float, margin_a: float) -> np.ndarray:
 
 def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: int,
                       doses_e_per_a2: Sequence[float] | None = None, realisations: int | None = None,
-                      progress: bool = False) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                      progress: bool = False, tilts_deg: Sequence[float] | None = None,
+                      diameters_nm: Sequence[float] | None = None, readout_radius_a: float | None = None,
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Counting errors of ``model`` on the held-out store ``waves`` (module docstring).
 
     Detections are matched one-to-one to the true columns within
@@ -177,7 +222,10 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
     and detections within ``learn.evaluation.margin_a`` of the image edge are
     left out. A missed column has ``predicted_height`` 0 and ``error`` NaN;
     ``error`` = predicted − true height with the true height capped at the
-    largest class.
+    largest class. A detected column's height is :func:`disc_heights` with
+    ``counting.readout_radius_a`` (``readout_radius_a`` overrides it).
+    ``tilts_deg``/``diameters_nm``: per particle of ``waves``, written to the
+    tables (default: NaN tilt, ``counting.test_diameters_nm``).
 
     Returns
     -------
@@ -197,7 +245,9 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
     kmax = int(ws.n_classes)
     pp, ev = settings["postprocess"], settings["evaluation"]
     radius, margin = float(ev["radius_a"]), float(ev["margin_a"])
-    diam = list(k["test_diameters_nm"])
+    diam = list(k["test_diameters_nm"] if diameters_nm is None else diameters_nm)
+    tilt = list(tilts_deg) if tilts_deg is not None else []
+    rad = float(k["readout_radius_a"] if readout_radius_a is None else readout_radius_a)
     cols: dict[str, list] = {f: [] for f in COLUMN_FIELDS}
     summ: dict[str, list] = {f: [] for f in SUMMARY_FIELDS}
     for i in range(len(ws)):
@@ -206,11 +256,12 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
             probs = predict(model, np.stack([s.image for s in samples]), batch=2)
             for d, s, p in zip(doses, samples, probs):
                 size = s.image.shape[0] * s.sampling_a
-                pos, cls, _ = find_atoms(p, s.sampling_a, pp["threshold"], pp["level"], "peaks", pp["core"])
+                pos, _, _ = find_atoms(p, s.sampling_a, pp["threshold"], pp["level"], "peaks", pp["core"])
                 keep_t = _inside(s.positions_a, size - s.sampling_a, margin)
                 keep_d = _inside(pos, size - s.sampling_a, margin)
                 txy, th = s.positions_a[keep_t], np.minimum(s.heights[keep_t], kmax)
-                dxy, dcls = pos[keep_d], cls[keep_d]
+                dxy = pos[keep_d]
+                dcls = disc_heights(p, dxy, s.sampling_a, rad)
                 m = match(dxy, txy, radius)
                 pred = np.zeros(len(txy))
                 if len(m.pairs):
@@ -220,6 +271,7 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
                 cols["dose_e_per_a2"] += [d] * n
                 cols["particle"] += [i] * n
                 cols["diameter_nm"] += [float(diam[i]) if i < len(diam) else np.nan] * n
+                cols["tilt_deg"] += [float(tilt[i]) if i < len(tilt) else np.nan] * n
                 cols["realisation"] += [r] * n
                 cols["x_a"] += txy[:, 0].tolist()
                 cols["y_a"] += txy[:, 1].tolist()
@@ -230,6 +282,7 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
                 summ["dose_e_per_a2"].append(d)
                 summ["particle"].append(i)
                 summ["diameter_nm"].append(float(diam[i]) if i < len(diam) else np.nan)
+                summ["tilt_deg"].append(float(tilt[i]) if i < len(tilt) else np.nan)
                 summ["realisation"].append(r)
                 summ["tp"].append(m.tp)
                 summ["fp"].append(m.fp)
@@ -241,12 +294,23 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
     return ({f: np.asarray(v) for f, v in cols.items()}, {f: np.asarray(v) for f, v in summ.items()})
 
 
-def error_fractions(summary: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _select(summary: Mapping[str, np.ndarray], max_tilt_deg: float | None) -> dict[str, np.ndarray]:
+    if max_tilt_deg is None:
+        return {k: np.asarray(v) for k, v in summary.items()}
+    if "tilt_deg" not in summary:
+        raise HrtemError("the counting summary has no tilt_deg column; rerun hrtem gold-count evaluate")
+    keep = np.asarray(summary["tilt_deg"], float) <= float(max_tilt_deg)
+    return {k: np.asarray(v)[keep] for k, v in summary.items()}
+
+
+def error_fractions(summary: Mapping[str, np.ndarray], max_tilt_deg: float | None = None) -> dict[str, np.ndarray]:
     """Per dose (increasing): pooled precision, recall and fractions of matched columns off by 0, 1, 2, > 2.
 
     ``off_ge2`` = off_2 + off_gt2. Pooled = counts summed over particles and
     realisations, then divided (the thesis's mean over the validation set).
+    ``max_tilt_deg``: only the particles tilted at most this much (``tilt_deg`` column).
     """
+    summary = _select(summary, max_tilt_deg)
     dose = np.asarray(summary["dose_e_per_a2"], float)
     out: dict[str, list] = {k: [] for k in ("dose_e_per_a2", "n_columns", "n_matched", "precision", "recall",
                                             "off_0", "off_1", "off_2", "off_gt2", "off_ge2")}
@@ -262,6 +326,50 @@ def error_fractions(summary: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         for c, v in off.items():
             out[c].append(v / tp if tp else np.nan)
         out["off_ge2"].append((off["off_2"] + off["off_gt2"]) / tp if tp else np.nan)
+    return {k: np.asarray(v, float) for k, v in out.items()}
+
+
+def bootstrap_interval(summary: Mapping[str, np.ndarray], column: str = "off_ge2", seed: int = 0, n: int = 2000,
+                       level: float = 0.95, max_tilt_deg: float | None = None) -> dict[str, np.ndarray]:
+    """Per dose: a percentile bootstrap interval of a pooled fraction, resampling whole particles.
+
+    The columns of one particle share its tilt, size and microscope draws, so
+    they are not independent; resampling the particles (with all their
+    realisations) with replacement gives an honest interval where a binomial
+    one over the columns would be too narrow. ``column`` is one of ``off_0``,
+    ``off_1``, ``off_2``, ``off_gt2`` or ``off_ge2``; randomness from
+    ``hrtem.seeding.rng(seed, "gold_count", "bootstrap")``.
+
+    Returns
+    -------
+    ``{"dose_e_per_a2", "lo", "hi", "n_particles"}`` arrays per dose (increasing).
+    """
+    from hrtem.seeding import rng as make_rng
+
+    s = _select(summary, max_tilt_deg)
+    dose = np.asarray(s["dose_e_per_a2"], float)
+    part = np.asarray(s["particle"])
+    wrong = (np.asarray(s["off_2"], float) + np.asarray(s["off_gt2"], float) if column == "off_ge2"
+             else np.asarray(s[column], float))
+    tp = np.asarray(s["tp"], float)
+    g = make_rng(seed, "gold_count", "bootstrap")
+    out: dict[str, list] = {"dose_e_per_a2": [], "lo": [], "hi": [], "n_particles": []}
+    a = (1.0 - float(level)) / 2.0
+    for d in np.unique(dose):
+        sel = np.isclose(dose, d)
+        ids = np.unique(part[sel])
+        w = np.array([wrong[sel & (part == i)].sum() for i in ids])
+        t = np.array([tp[sel & (part == i)].sum() for i in ids])
+        out["dose_e_per_a2"].append(float(d))
+        out["n_particles"].append(len(ids))
+        if not len(ids) or t.sum() == 0:
+            out["lo"].append(np.nan)
+            out["hi"].append(np.nan)
+            continue
+        pick = g.integers(0, len(ids), size=(int(n), len(ids)))
+        frac = w[pick].sum(1) / np.maximum(t[pick].sum(1), 1)
+        out["lo"].append(float(np.quantile(frac, a)))
+        out["hi"].append(float(np.quantile(frac, 1 - a)))
     return {k: np.asarray(v, float) for k, v in out.items()}
 
 
