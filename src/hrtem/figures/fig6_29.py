@@ -22,8 +22,8 @@ import numpy as np
 
 from hrtem.errors import HrtemError
 from hrtem.figures.fidelity import Claim
-from hrtem.figures.fig6_30 import NEAR_AXIS_DEG
 from hrtem.figures.style import save_figure
+from hrtem.learn.gold import NEAR_AXIS_DEG
 
 
 def _wrong(d, dose: float) -> float:

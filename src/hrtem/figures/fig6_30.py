@@ -27,10 +27,7 @@ import numpy as np
 from hrtem.errors import HrtemError
 from hrtem.figures.fidelity import Claim
 from hrtem.figures.style import save_figure
-
-
-#: Largest tilt (degrees) of the near-zone-axis subset reported beside the whole ensemble.
-NEAR_AXIS_DEG = 1.0
+from hrtem.learn.gold import NEAR_AXIS_DEG  # the near-zone-axis subset reported beside the whole ensemble
 
 
 def _at(d, column: str, dose: float) -> float:

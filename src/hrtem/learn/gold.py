@@ -156,7 +156,8 @@ GOLD_DEFAULTS: dict[str, Any] = {
 }
 
 
-#: Largest tilt (degrees) of the near-zone-axis counting training particles (``counting.train_near_axis_fraction``).
+#: Largest tilt (degrees) of a near-zone-axis counting particle: the training share
+#: ``counting.train_near_axis_fraction`` and the secondary row of fig6_29/fig6_30.
 NEAR_AXIS_DEG = 1.0
 
 
