@@ -108,16 +108,17 @@ RUN_SCRIPT = textwrap.dedent(
         if {kill} and step == 5:  # checkpoint at 4, step 5 done and lost
             os.kill(os.getpid(), signal.SIGKILL)
     res = train(lambda: build_network(2, width=4, depth=1, residual_convs=1), synthetic.batches(7), 8, {workdir!r},
-                {seed}, learning_rate=1e-2, checkpoint_every=2, log_every=1, on_step=kill, progress=False)
+                {seed}, learning_rate=1e-2, schedule={schedule!r}, checkpoint_every=2, log_every=1, on_step=kill,
+                progress=False)
     np.savez({workdir!r} + "/final.npz", resumed_from=res.resumed_from, *[np.asarray(w) for w in res.model.weights])
     """
 )
 
 
-def _run(workdir: Path, kill: bool, seed: int = 3) -> int:
+def _run(workdir: Path, kill: bool, seed: int = 3, schedule: str = "constant") -> int:
     # every run in a fresh process with one thread, as a real restart would be
     env = dict(os.environ, OMP_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
-    code = RUN_SCRIPT.format(here=str(HERE), workdir=str(workdir), kill=kill, seed=seed)
+    code = RUN_SCRIPT.format(here=str(HERE), workdir=str(workdir), kill=kill, seed=seed, schedule=schedule)
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
     if proc.returncode not in (0, -9):
         raise AssertionError(proc.stderr.decode()[-3000:])
@@ -130,15 +131,16 @@ def _final(workdir: Path) -> tuple[int, list[np.ndarray]]:
 
 
 @pytest.mark.slow
-def test_killed_training_resumes_to_the_same_weights(tmp_path):
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_killed_training_resumes_to_the_same_weights(tmp_path, schedule):
     from hrtem.learn.train import read_history
 
     killed, whole = tmp_path / "killed", tmp_path / "whole"
-    assert _run(killed, kill=True) == -9
+    assert _run(killed, kill=True, schedule=schedule) == -9
     with np.load(killed / "checkpoint.npz") as ck:
         assert int(ck["step"]) == 4
-    assert _run(killed, kill=False) == 0
-    assert _run(whole, kill=False) == 0
+    assert _run(killed, kill=False, schedule=schedule) == 0
+    assert _run(whole, kill=False, schedule=schedule) == 0
     r_from, resumed = _final(killed)
     w_from, uninterrupted = _final(whole)
     assert (r_from, w_from) == (4, 0)
@@ -147,6 +149,40 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
         np.testing.assert_array_equal(a, b)
     # the history is continuous: steps 1..8 once each
     assert [r["step"] for r in read_history(killed / "history.csv")] == list(range(1, 9))
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_cosine_schedule_ends_with_vanishing_steps(tmp_path, schedule):
+    """Adam's step is about the learning rate: under the cosine decay over 8 steps the last
+    update is 0.5·(1 + cos(7π/8)) ≈ 0.04 of the first; at a constant rate it is of the same size."""
+    import synthetic
+
+    from hrtem.learn.train import train
+
+    held: dict = {}
+    snaps: list = []
+
+    def build():
+        held["model"] = _tiny()
+        snaps.append([np.array(w) for w in held["model"].trainable_weights])
+        return held["model"]
+
+    def grab(step):
+        snaps.append([np.array(w) for w in held["model"].trainable_weights])
+
+    train(build, synthetic.batches(7), 8, tmp_path, 3, learning_rate=1e-2, schedule=schedule, checkpoint_every=100,
+          log_every=100, on_step=grab, progress=False)
+
+    def size(a, b):
+        return float(np.sqrt(sum(float(np.sum((x - y) ** 2)) for x, y in zip(a, b))))
+
+    ratio = size(snaps[8], snaps[7]) / size(snaps[1], snaps[0])
+    if schedule == "cosine":
+        assert ratio < 0.1
+    else:
+        assert ratio > 0.3
+    with pytest.raises(HrtemError, match="schedule"):
+        train(build, synthetic.batches(7), 1, tmp_path / "x", 3, schedule="linear", progress=False)
 
 
 def test_tiny_network_overfits_a_tiny_set(tmp_path):

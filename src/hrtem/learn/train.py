@@ -162,6 +162,7 @@ def train(
     seed: int,
     *,
     learning_rate: float = 1e-4,
+    schedule: str = "constant",
     loss: str = "sse",
     class_weights: list[float] | None = None,
     checkpoint_every: int = 100,
@@ -188,6 +189,10 @@ def train(
         Config seed: sets the initial weights (via :mod:`hrtem.seeding`).
     learning_rate, loss, class_weights
         Adam's rate and the loss of :func:`hrtem.learn.network.make_loss`.
+    schedule
+        ``"constant"`` or ``"cosine"`` (decay from ``learning_rate`` to 0 over
+        ``steps``; a resumed run continues the curve, the step count is the
+        optimiser's).
     checkpoint_every, log_every
         Steps between checkpoints, and between history rows / progress lines.
     validate, validate_every
@@ -209,7 +214,10 @@ def train(
     workdir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(_int_seed(seed, "learn", "init"))
     model = build()
-    optimizer = keras.optimizers.Adam(learning_rate)
+    if schedule not in ("constant", "cosine"):
+        raise HrtemError(f"learn.train.schedule must be 'constant' or 'cosine', got {schedule!r}")
+    rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(int(steps), 1)) if schedule == "cosine" else learning_rate
+    optimizer = keras.optimizers.Adam(rate)
     optimizer.build(model.trainable_variables)
     loss_fn = make_loss(loss, class_weights)
     start = _load_checkpoint(workdir, model, optimizer)
