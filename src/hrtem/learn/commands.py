@@ -115,6 +115,11 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
         raise HrtemError(f"learn.train.crop_px={crop} must be a multiple of 2^learn.network.depth = {2 ** int(net['depth'])}")
     settings = {"data": {**learn["data"], "crop_px": crop}, "microscope": learn["microscope"]}
     images = TrainingImages(waves, settings, seed, stream="train")
+    bank_entries = int(tr.get("bank_entries") or 0)
+    if bank_entries > 0:  # the optics rendered once, crops and detector per image (hrtem.learn.bank)
+        from hrtem.learn.bank import FocalSeriesBank
+
+        images = FocalSeriesBank(images, bank_entries, progress=progress)
     vimages = TrainingImages(waves, {**settings, "data": {**settings["data"], "crop_px": 2 * crop}}, seed, stream="validation")
     validate = validation_fn(vimages, learn, int(tr["validation_images"]), float(tr["validation_dose_e_per_a2"]))
     n_out = images.n_classes + 1

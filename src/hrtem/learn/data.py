@@ -729,33 +729,13 @@ class TrainingImages:
         coords = np.stack([rx / ws[0], ry / ws[1]])
         fw = self._spectrum(i, conf)
         images = []
-        defoci = []
-        fs = self.focal_series
-        dose_channel = dose
-        if fs is not None:  # drawn after every other draw: the streams without a focal series do not change
-            focal = np.asarray(fs["defoci_a"]) + g.uniform(-fs["jitter_a"], fs["jitter_a"], self.channels)
-            if fs["dose"] == "total":
-                dose_channel = dose / self.channels
-        for ch in range(self.channels):
-            if fs is not None:
-                m = mic.with_(defocus_a=float(focal[ch]))
-            else:
-                dz = (ch - (self.channels - 1) / 2.0) * float(d["focal_step_a"])
-                m = mic.with_(defocus_a=mic.defocus_a + dz) if dz else mic
-            defoci.append(m.defocus_a)
-            h = self._transfer(m)
-            psi = scipy.fft.ifft2(fw * h)
-            intensity = (psi.real**2 + psi.imag**2).astype(np.float64)
-            cam = ndimage.map_coordinates(intensity, coords, order=1, mode="grid-wrap")
-            cam = shot_noise(cam, dose_channel, s, g)
-            cam = apply_mtf(cam, s, "eq2_21", **mtf)
-            cam = cam[_MARGIN_PX:-_MARGIN_PX, _MARGIN_PX:-_MARGIN_PX]
-            cam = np.clip(cam, 0.0, None) ** gamma
-            cam = contrast * (cam - cam.mean()) + cam.mean() + brightness
-            images.append(cam)
-        image = np.stack(images, axis=-1)
-        sigma_n = d["lcn_sigma_a"]
-        image = local_contrast_normalise(image, None if sigma_n is None else float(sigma_n) / s)
+        channel_mics = self.channel_microscopes(mic, g)  # drawn after every other draw (focal series jitter)
+        dose_channel = self.channel_dose(dose)
+        for m in channel_mics:
+            cam = self.clean_camera(fw, m, coords)
+            images.append(self.detect(cam, dose_channel, s, mtf, g, gamma, contrast, brightness))
+        image = self.normalise(np.stack(images, axis=-1), s)
+        defoci = [m.defocus_a for m in channel_mics]
         pos, cls, hts = self._frame_positions(i, origin, a, s, self.crop_px)
         labels = gaussian_labels(pos, cls, (self.crop_px, self.crop_px), s, float(d["label_sigma_a"]), self.n_classes)
         params = {
@@ -773,6 +753,49 @@ class TrainingImages:
             "brightness": brightness,
         }
         return Sample(image.astype(np.float32), labels, pos, cls, hts, s, i, params)
+
+    def channel_microscopes(self, mic: Microscope, g: np.random.Generator) -> list[Microscope]:
+        """The microscope of every input channel: the focal series's defoci (thesis Eq. 6.19, jitter drawn
+        from ``g``) or ``mic``'s defocus ± ``learn.data.focal_step_a`` steps (nothing drawn)."""
+        fs = self.focal_series
+        if fs is not None:
+            focal = np.asarray(fs["defoci_a"]) + g.uniform(-fs["jitter_a"], fs["jitter_a"], self.channels)
+            return [mic.with_(defocus_a=float(f)) for f in focal]
+        out = []
+        for ch in range(self.channels):
+            dz = (ch - (self.channels - 1) / 2.0) * float(self.data["focal_step_a"])
+            out.append(mic.with_(defocus_a=mic.defocus_a + dz) if dz else mic)
+        return out
+
+    def channel_dose(self, dose_e_per_a2: float) -> float:
+        """Dose of one channel in e⁻/Å²: the series's total split evenly when ``focal_series.dose`` is "total"."""
+        fs = self.focal_series
+        if fs is not None and fs["dose"] == "total":
+            return float(dose_e_per_a2) / self.channels
+        return float(dose_e_per_a2)
+
+    def clean_camera(self, spectrum: np.ndarray, mic: Microscope, coords: np.ndarray) -> np.ndarray:
+        """Noise-free image intensity (vacuum = 1) of a wave ``spectrum`` through ``mic``, read at the
+        camera pixels ``coords`` (stored-grid units, linear interpolation, periodic cell)."""
+        psi = scipy.fft.ifft2(spectrum * self._transfer(mic))
+        intensity = (psi.real**2 + psi.imag**2).astype(np.float64)
+        return ndimage.map_coordinates(intensity, coords, order=1, mode="grid-wrap")
+
+    def detect(self, camera: np.ndarray, dose_e_per_a2: float, sampling_a: float, mtf: Mapping[str, float],
+               g: np.random.Generator, gamma: float = 1.0, contrast: float = 1.0, brightness: float = 0.0
+               ) -> np.ndarray:
+        """One channel through the detector: shot noise at ``dose_e_per_a2``, the MTF (Eq. 2.21), the
+        margin of ``_MARGIN_PX`` cut, then the gamma/contrast/brightness augmentation."""
+        cam = shot_noise(camera, dose_e_per_a2, sampling_a, g)
+        cam = apply_mtf(cam, sampling_a, "eq2_21", **mtf)
+        cam = cam[_MARGIN_PX:-_MARGIN_PX, _MARGIN_PX:-_MARGIN_PX]
+        cam = np.clip(cam, 0.0, None) ** gamma
+        return contrast * (cam - cam.mean()) + cam.mean() + brightness
+
+    def normalise(self, image: np.ndarray, sampling_a: float) -> np.ndarray:
+        """:func:`local_contrast_normalise` with ``learn.data.lcn_sigma_a`` (Å) at this pixel size."""
+        sigma_n = self.data["lcn_sigma_a"]
+        return local_contrast_normalise(image, None if sigma_n is None else float(sigma_n) / float(sampling_a))
 
     def _spectrum(self, i: int, conf: int) -> np.ndarray:
         """F[ψ] of a stored wave; kept in memory when all spectra fit in 512 MiB."""

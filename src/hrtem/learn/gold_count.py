@@ -77,6 +77,9 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     out["train"]["batch"] = int(k["batch"])
     out["train"]["crop_px"] = int(k["crop_px"])
     out["train"]["loss"] = str(k["loss"])
+    out["train"]["schedule"] = str(k["schedule"])
+    out["train"]["learning_rate"] = float(k["learning_rate"]) if k["learning_rate"] is not None else out["train"]["learning_rate"]
+    out["train"]["bank_entries"] = int(k["bank_entries"])
     out["data"]["label_sigma_a"] = float(k["label_sigma_a"])
     out["data"]["centre_on_sites"] = float(k["centre_on_sites"])  # a particle fills a small part of the cell
     lo, hi = (float(v) for v in k["dose_e_per_a2"])
