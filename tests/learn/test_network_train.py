@@ -91,6 +91,29 @@ def test_losses_have_their_values():
         make_loss("weighted_cross_entropy")
 
 
+@pytest.mark.parametrize("predicted, distance", [(3, 0), (4, 1), (2, 1), (5, 2), (6, 3), (1, 2)])
+def test_ordinal_loss_charges_a_height_by_its_distance(predicted, distance):
+    """One column pixel of true height 3 (classes 1 … 6 after the background), predicted as one
+    height: the squared earth mover's distance between the two is the height difference, and the
+    background pixels (no column mass) add nothing."""
+    yt = np.zeros((1, 2, 2, 7), np.float32)
+    yt[..., 0] = 1.0
+    yt[0, 0, 0] = 0.0
+    yt[0, 0, 0, 3] = 1.0
+    yp = yt.copy()
+    yp[0, 0, 0] = 0.0
+    yp[0, 0, 0, predicted] = 1.0
+    ce = make_loss("cross_entropy")
+    both = make_loss("cross_entropy", ordinal_weight=2.0)
+    assert float(both(yt, yp)) - float(ce(yt, yp)) == pytest.approx(2.0 * distance, abs=1e-4)
+    # a distribution split between heights 2 and 4 is one step from 3 on either side: 0.5² + 0.5²
+    yp[0, 0, 0] = 0.0
+    yp[0, 0, 0, 2] = yp[0, 0, 0, 4] = 0.5
+    assert float(both(yt, yp)) - float(ce(yt, yp)) == pytest.approx(2.0 * 0.5, abs=1e-4)
+    with pytest.raises(HrtemError, match="ordinal"):
+        make_loss("cross_entropy", ordinal_weight=-1.0)
+
+
 def _tiny():
     return build_network(2, width=4, depth=1, residual_convs=1)
 

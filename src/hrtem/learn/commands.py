@@ -144,7 +144,8 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
     t0 = time.perf_counter()
     res = train(
         build, batches, int(tr["steps"]), workdir, seed,
-        learning_rate=float(tr["learning_rate"]), schedule=str(tr.get("schedule", "constant")), loss=tr["loss"], class_weights=tr["class_weights"],
+        learning_rate=float(tr["learning_rate"]), schedule=str(tr.get("schedule", "constant")), loss=tr["loss"],
+        ordinal_weight=float(tr.get("ordinal_weight") or 0.0), class_weights=tr["class_weights"],
         checkpoint_every=int(tr["checkpoint_every"]), log_every=int(tr["log_every"]),
         validate=validate, validate_every=int(tr["validate_every"]), progress=progress,
     )

@@ -80,6 +80,7 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     out["train"]["schedule"] = str(k["schedule"])
     out["train"]["learning_rate"] = float(k["learning_rate"]) if k["learning_rate"] is not None else out["train"]["learning_rate"]
     out["train"]["bank_entries"] = int(k["bank_entries"])
+    out["train"]["ordinal_weight"] = float(k["ordinal_weight"])
     out["data"]["label_sigma_a"] = float(k["label_sigma_a"])
     out["data"]["centre_on_sites"] = float(k["centre_on_sites"])  # a particle fills a small part of the cell
     lo, hi = (float(v) for v in k["dose_e_per_a2"])
@@ -221,7 +222,7 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
     """Counting errors of ``model`` on the held-out store ``waves`` (module docstring).
 
     Detections are matched one-to-one to the true columns within
-    ``learn.evaluation.radius_a`` (:func:`hrtem.learn.metrics.match`); columns
+    ``counting.match_radius_a`` (:func:`hrtem.learn.metrics.match`); columns
     and detections within ``learn.evaluation.margin_a`` of the image edge are
     left out. A missed column has ``predicted_height`` 0 and ``error`` NaN;
     ``error`` = predicted − true height with the true height capped at the
@@ -247,7 +248,7 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
     ws = waves if isinstance(waves, ExitWaveSet) else ExitWaveSet(waves)
     kmax = int(ws.n_classes)
     pp, ev = settings["postprocess"], settings["evaluation"]
-    radius, margin = float(ev["radius_a"]), float(ev["margin_a"])
+    radius, margin = float(k["match_radius_a"]), float(ev["margin_a"])
     diam = list(k["test_diameters_nm"] if diameters_nm is None else diameters_nm)
     tilt = list(tilts_deg) if tilts_deg is not None else []
     rad = float(k["readout_radius_a"] if readout_radius_a is None else readout_radius_a)

@@ -203,7 +203,7 @@ def build_network(
     return keras.Model(inputs, outputs, name=name)
 
 
-def make_loss(name: str = "sse", class_weights: Sequence[float] | None = None):
+def make_loss(name: str = "sse", class_weights: Sequence[float] | None = None, ordinal_weight: float = 0.0):
     """Loss function ``loss(y_true, y_pred)`` by name (see :data:`LOSSES`).
 
     ``"sse"``: sum over pixels and channels of the squared error, mean over the
@@ -211,6 +211,14 @@ def make_loss(name: str = "sse", class_weights: Sequence[float] | None = None):
     cross-entropy summed over pixels, mean over the batch. ``"weighted_cross_entropy"``:
     the same with channel ``k`` weighted by ``class_weights[k]`` (e.g. to
     equalise rare classes, abstract 001).
+
+    ``ordinal_weight`` λ > 0 adds, for ordered classes 1 … K (column heights), λ times the
+    squared earth mover's distance between the predicted and the true class distributions
+    of every pixel, Σ_k (C_pred(k) − C_true(k))² with C the cumulative sums of the classes
+    1 … K renormalised to 1, weighted by the pixel's true non-background mass and summed
+    like the cross-entropy. Cross-entropy charges a wrong class the same however far it
+    is from the truth; this term charges probability by its distance in height, so a
+    column's distribution gathers around its height (off by 1 rather than by 2).
     """
     keras = _keras()
     ops = keras.ops
@@ -219,6 +227,9 @@ def make_loss(name: str = "sse", class_weights: Sequence[float] | None = None):
     if name == "weighted_cross_entropy" and not class_weights:
         raise HrtemError("learn.train.class_weights must list one weight per output channel for weighted_cross_entropy")
     weights = None if class_weights is None else np.asarray(class_weights, np.float32)
+    lam = float(ordinal_weight)
+    if not (np.isfinite(lam) and lam >= 0):
+        raise HrtemError(f"the ordinal loss weight must be a finite number >= 0, got {ordinal_weight}")
 
     def sse(y_true, y_pred):
         d = ops.square(y_true - y_pred)
@@ -231,7 +242,20 @@ def make_loss(name: str = "sse", class_weights: Sequence[float] | None = None):
             ce = ce * ops.convert_to_tensor(weights)
         return ops.mean(ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=1))
 
-    fn = sse if name == "sse" else cross_entropy
+    def emd2(y_true, y_pred):
+        mt = ops.sum(y_true[..., 1:], axis=-1, keepdims=True)
+        mp = ops.sum(y_pred[..., 1:], axis=-1, keepdims=True)
+        ct = ops.cumsum(y_true[..., 1:] / ops.maximum(mt, 1e-7), axis=-1)
+        cp = ops.cumsum(y_pred[..., 1:] / ops.maximum(mp, 1e-7), axis=-1)
+        d = mt[..., 0] * ops.sum(ops.square(cp - ct), axis=-1)
+        return ops.mean(ops.sum(ops.reshape(d, (ops.shape(d)[0], -1)), axis=1))
+
+    base = sse if name == "sse" else cross_entropy
+    if lam > 0:
+        def fn(y_true, y_pred):
+            return base(y_true, y_pred) + lam * emd2(y_true, y_pred)
+    else:
+        fn = base
     fn.__name__ = name
     return fn
 

@@ -164,6 +164,7 @@ def train(
     learning_rate: float = 1e-4,
     schedule: str = "constant",
     loss: str = "sse",
+    ordinal_weight: float = 0.0,
     class_weights: list[float] | None = None,
     checkpoint_every: int = 100,
     log_every: int = 10,
@@ -193,6 +194,9 @@ def train(
         ``"constant"`` or ``"cosine"`` (decay from ``learning_rate`` to 0 over
         ``steps``; a resumed run continues the curve, the step count is the
         optimiser's).
+    ordinal_weight
+        Weight of the squared earth mover's distance between height classes
+        (:func:`hrtem.learn.network.make_loss`); 0 = none.
     checkpoint_every, log_every
         Steps between checkpoints, and between history rows / progress lines.
     validate, validate_every
@@ -219,7 +223,7 @@ def train(
     rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(int(steps), 1)) if schedule == "cosine" else learning_rate
     optimizer = keras.optimizers.Adam(rate)
     optimizer.build(model.trainable_variables)
-    loss_fn = make_loss(loss, class_weights)
+    loss_fn = make_loss(loss, class_weights, ordinal_weight)
     start = _load_checkpoint(workdir, model, optimizer)
     history = [r for r in read_history(workdir / "history.csv") if r["step"] <= start] if start else []
     if start > steps:
