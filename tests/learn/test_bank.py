@@ -67,7 +67,7 @@ def test_bank_crops_carry_their_labels_through_turns_and_mirrors(count_store):
 def test_bank_is_deterministic_and_its_images_cost_a_fraction(count_store):
     from hrtem.learn.bank import FocalSeriesBank
 
-    a, b = FocalSeriesBank(_images(count_store), 4), FocalSeriesBank(_images(count_store), 4)
+    a, b = FocalSeriesBank(_images(count_store), 4), FocalSeriesBank(_images(count_store), 4, workers=2)
     np.testing.assert_array_equal(a.intensity, b.intensity)
     assert a.structure.tolist() == [0, 1, 2, 0]
     np.testing.assert_array_equal(a.sample(5)[0], b.sample(5)[0])

@@ -57,12 +57,16 @@ class FocalSeriesBank:
         the images use ``(seed, "learn", stream + "_images", step)``.
     progress
         Print one line when the bank is rendered (to stderr).
+    workers
+        Threads rendering the entries (FFTs and interpolation release the GIL); the
+        bank does not depend on it.
 
     The bank has the interface :func:`hrtem.learn.data.make_dataset` needs:
     :attr:`image_shape`, :attr:`label_shape`, :meth:`sample`.
     """
 
-    def __init__(self, images: TrainingImages, entries: int, stream: str = "bank", progress: bool = False) -> None:
+    def __init__(self, images: TrainingImages, entries: int, stream: str = "bank", progress: bool = False,
+                 workers: int = 1) -> None:
         entries = int(entries)
         if entries < 1:
             raise HrtemError(f"a focal-series bank needs at least 1 entry, got {entries}")
@@ -89,7 +93,8 @@ class FocalSeriesBank:
         uu, vv = np.meshgrid(np.arange(n[0]) * s, np.arange(n[1]) * s, indexing="ij")
         coords = np.stack([uu / ws[0], vv / ws[1]])
         t0 = time.perf_counter()
-        for e in range(entries):
+
+        def render(e: int) -> None:
             g = make_rng(images.seed, "learn", self.stream, e)
             conf = int(g.integers(images.waves.configurations))
             mic, _, _ = images.draw_optics(g)
@@ -97,6 +102,17 @@ class FocalSeriesBank:
             for ch, m in enumerate(images.channel_microscopes(mic, g)):
                 self.intensity[e, ..., ch] = images.clean_camera(spectrum, m, coords)
                 self.defoci_a[e, ch] = m.defocus_a
+
+        for i in range(min(len(images.waves), entries)):  # fill the spectrum cache before any threads share it
+            images._spectrum(i, 0)
+        if int(workers) > 1:  # every entry has its own stream: the same bank for any number of workers
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(int(workers)) as pool:
+                list(pool.map(render, range(entries)))
+        else:
+            for e in range(entries):
+                render(e)
         self.render_s = time.perf_counter() - t0
         if progress:
             print(f"[bank] {entries} noise-free focal series of {len(images.waves)} structures rendered in "

@@ -119,7 +119,7 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
     if bank_entries > 0:  # the optics rendered once, crops and detector per image (hrtem.learn.bank)
         from hrtem.learn.bank import FocalSeriesBank
 
-        images = FocalSeriesBank(images, bank_entries, progress=progress)
+        images = FocalSeriesBank(images, bank_entries, progress=progress, workers=int(tr["threads"]))
     vimages = TrainingImages(waves, {**settings, "data": {**settings["data"], "crop_px": 2 * crop}}, seed, stream="validation")
     validate = validation_fn(vimages, learn, int(tr["validation_images"]), float(tr["validation_dose_e_per_a2"]))
     n_out = images.n_classes + 1
