@@ -32,6 +32,7 @@ rule gold_count_train:
         seed=config["seed"],
         workdir=res("learn/gold/count_checkpoints"),
     threads: 2
+    priority: 1  # the longest chain of issue 11: before the 1-thread figures of detection when 2 cores free
     conda:
         ENV
     log:
@@ -52,6 +53,7 @@ rule gold_count_evaluate:
         p=lambda wc: sections_json("learn", "simulate"),
         seed=config["seed"],
     threads: 2
+    priority: 1
     conda:
         ENV
     log:
