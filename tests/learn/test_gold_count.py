@@ -304,6 +304,21 @@ def test_counting_has_its_own_number_of_training_particles_and_tilt_range():
     assert task_section({}, "count")["structures"]["tilt_max_deg"] == 3.0
 
 
+def test_counting_particles_have_their_own_seed_crystal_sizes():
+    # counting.layers_* set the count store's seed crystals only; bigger seeds give taller <110> columns
+    from hrtem.learn.gold import gold_structures, task_section
+
+    big = {"counting": {"structures": 12, "layers_100": [5, 5], "layers_110": [8, 8], "layers_111": [5, 5]}}
+    small = {"counting": {"structures": 12, "layers_100": [3, 3], "layers_110": [4, 4], "layers_111": [3, 3]},
+             "structures": {"added_fraction": [0.0, 0.0]}}
+    big["structures"] = {"added_fraction": [0.0, 0.0]}
+    assert task_section(big, "count")["structures"]["layers_110"] == [8, 8]
+    assert task_section(big, "detect")["structures"]["layers_110"] == [4, 8]  # detection keeps the shared range
+    tall = [float(p.info["label_height"].max()) for p in gold_structures(task_section(big, "count"), 3, 0, 4)]
+    short = [float(p.info["label_height"].max()) for p in gold_structures(task_section(small, "count"), 3, 0, 4)]
+    assert min(tall) > max(short)
+
+
 def test_counting_crops_are_centred_on_columns(test_waves):
     # a particle fills a small part of its cell: with learn.data.centre_on_sites every training crop has a
     # column within a quarter crop of its centre; uniform crops (the default) often hold vacuum only

@@ -88,6 +88,9 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "tilt_max_deg": 3.0,
         "train_near_axis_fraction": 0.0,
         "structures": None,
+        "layers_100": None,
+        "layers_110": None,
+        "layers_111": None,
         "sampling_a": 0.2,
         "dose_e_per_a2": [1000.0, 1000000.0],
         "steps": 1000,
@@ -288,8 +291,9 @@ def task_section(section: Mapping[str, Any] | None, task: str) -> dict[str, Any]
     """``learn.gold`` for a task: ``"detect"`` as configured; ``"count"`` (thesis §6.4.3) with height
     labels, the counting zone axes (thesis: ⟨110⟩ only), the counting tilt range
     ``counting.tilt_max_deg`` in place of ``structures.tilt_max_deg`` (training and held-out
-    particles alike; default 0–3° as the thesis's ensemble) and ``counting.structures``
-    training particles in place of ``structures.count`` where set.
+    particles alike; default 0–3° as the thesis's ensemble), ``counting.structures``
+    training particles in place of ``structures.count`` and ``counting.layers_100/110/111``
+    in place of the ``structures`` seed-crystal ranges where set.
 
     Why a separate tilt range: a tilted column spreads its atoms laterally by
     thickness·tan(tilt) (1 Å for a 10-atom ⟨110⟩ column at 2°), and its image
@@ -308,6 +312,9 @@ def task_section(section: Mapping[str, Any] | None, task: str) -> dict[str, Any]
         c["labels"] = {**c["labels"], "mode": "height"}
         c["structures"] = {**c["structures"], "zone_axes": list(c["counting"]["zone_axes"]),
                            "tilt_max_deg": float(c["counting"]["tilt_max_deg"])}
+        for fam in ("100", "110", "111"):  # the counting particles' own seed-crystal sizes where set
+            if c["counting"][f"layers_{fam}"] is not None:
+                c["structures"][f"layers_{fam}"] = [int(v) for v in c["counting"][f"layers_{fam}"]]
         if c["counting"]["structures"] is not None:  # the counting store's own number of training particles
             c["structures"]["count"] = int(c["counting"]["structures"])
     return c
