@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from hrtem.errors import HrtemError
-from hrtem.learn.data import _MARGIN_PX, Sample, TrainingImages, _pair
+from hrtem.learn.data import _MARGIN_PX, Sample, TrainingImages, _pair, image_params
 from hrtem.learn.labels import gaussian_labels
 from hrtem.seeding import rng as make_rng
 
@@ -175,16 +175,7 @@ class FocalSeriesBank:
         labels = gaussian_labels(pos, cls, (n, n), s, float(d["label_sigma_a"]), im.n_classes)
         params: dict[str, Any] = {
             "bank_entry": e,
-            "defocus_a_channels": self.defoci_a[e].tolist(),
-            "dose_e_per_a2": dose,
-            **{f"mtf_{k}": v for k, v in mtf.items()},
-            "sampling_a": s,
-            "origin_a": (o * s).tolist(),
-            "rotate90": k90,
-            "mirror": flip,
-            "gamma": gamma,
-            "contrast": contrast,
-            "brightness": brightness,
+            **image_params(self.defoci_a[e], dose, mtf, s, o * s, k90, flip, gamma, contrast, brightness),
         }
         return Sample(image.astype(np.float32), labels, pos, cls, hts, s, i, params)
 

@@ -574,6 +574,24 @@ class Sample:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def image_params(defoci_a: Sequence[float], dose_e_per_a2: float, mtf: Mapping[str, float], sampling_a: float,
+                 origin_a: np.ndarray, rotate90: int, mirror: bool, gamma: float, contrast: float,
+                 brightness: float) -> dict[str, Any]:
+    """The drawn detector and augmentation parameters of one training image (``Sample.params``)."""
+    return {
+        "defocus_a_channels": [float(v) for v in defoci_a],
+        "dose_e_per_a2": dose_e_per_a2,
+        **{f"mtf_{k}": v for k, v in mtf.items()},
+        "sampling_a": sampling_a,
+        "origin_a": np.asarray(origin_a, float).tolist(),
+        "rotate90": rotate90,
+        "mirror": mirror,
+        "gamma": gamma,
+        "contrast": contrast,
+        "brightness": brightness,
+    }
+
+
 class TrainingImages:
     """Random training images from an :class:`ExitWaveSet` (module docstring).
 
@@ -740,17 +758,8 @@ class TrainingImages:
         labels = gaussian_labels(pos, cls, (self.crop_px, self.crop_px), s, float(d["label_sigma_a"]), self.n_classes)
         params = {
             **{f"microscope.{k}": v for k, v in mic.to_config().items() if not isinstance(v, dict)},
-            "defocus_a_channels": defoci,
-            "dose_e_per_a2": dose,
-            **{f"mtf_{k}": v for k, v in mtf.items()},
+            **image_params(defoci, dose, mtf, s, origin, k90, flip, gamma, contrast, brightness),
             "configuration": conf,
-            "sampling_a": s,
-            "origin_a": origin.tolist(),
-            "rotate90": k90,
-            "mirror": flip,
-            "gamma": gamma,
-            "contrast": contrast,
-            "brightness": brightness,
         }
         return Sample(image.astype(np.float32), labels, pos, cls, hts, s, i, params)
 
