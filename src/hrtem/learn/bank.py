@@ -104,11 +104,12 @@ class FocalSeriesBank:
                 self.intensity[e, ..., ch] = images.clean_camera(spectrum, m, coords)
                 self.defoci_a[e, ch] = m.defocus_a
 
-        for i in range(min(len(images.waves), entries)):  # fill the spectrum cache before any threads share it
-            images._spectrum(i, 0)
         if int(workers) > 1:  # every entry has its own stream: the same bank for any number of workers
             from concurrent.futures import ThreadPoolExecutor
 
+            if images._spectra is not None:  # fill the spectrum cache before the threads share it
+                for i in range(min(len(images.waves), entries)):
+                    images._spectrum(i, 0)
             with ThreadPoolExecutor(int(workers)) as pool:
                 list(pool.map(render, range(entries)))
         else:
@@ -150,17 +151,10 @@ class FocalSeriesBank:
         gamma = float(g.uniform(*_pair(d["gamma"], "learn.data.gamma")))
         contrast = float(g.uniform(*_pair(d["contrast"], "learn.data.contrast")))
         brightness = float(g.uniform(-1.0, 1.0)) * float(d["brightness"])
-        c, sn = [(1, 0), (0, 1), (-1, 0), (0, -1)][k90]
-        a = np.array([[c, -sn], [sn, c]], int)
-        if flip:
-            a = a @ np.diag([1, -1])
+        a = im.crop_axes(k90, flip)
         s, n = self.sampling_a, im.crop_px
-        centre = float(d["centre_on_sites"])
-        sites = im.waves.positions(i)
-        if centre > 0 and len(sites) and (centre >= 1 or g.uniform() < centre):
-            half = 0.5 * n * s
-            site = sites[int(g.integers(len(sites)))] + g.uniform(-0.5, 0.5, 2) * half
-            origin = np.mod(site - a @ np.array([half, half]), im.waves.cell_a)
+        centred = im.site_origin(g, i, a, s)
+        origin = origin if centred is None else centred
         o = np.rint(origin / s).astype(int) % np.asarray(self.shape)
         # camera pixel (j, k) of the crop (margin included) is cell pixel o + A·(j, k), wrapped
         j = np.arange(-_MARGIN_PX, n + _MARGIN_PX)
@@ -171,7 +165,7 @@ class FocalSeriesBank:
         chans = [im.detect(self.intensity[e, ix, iy, ch].astype(np.float64), dose_channel, s, mtf, g, gamma,
                            contrast, brightness) for ch in range(im.channels)]
         image = im.normalise(np.stack(chans, axis=-1), s)
-        pos, cls, hts = im._frame_positions(i, o * s, a.astype(float), s, n)
+        pos, cls, hts = im._frame_positions(i, o * s, a, s, n)
         labels = gaussian_labels(pos, cls, (n, n), s, float(d["label_sigma_a"]), im.n_classes)
         params: dict[str, Any] = {
             "bank_entry": e,

@@ -726,18 +726,10 @@ class TrainingImages:
         k90 = k90 if d["rotate90"] else 0
         flip = flip if d["mirror"] else False
         s = float(d["sampling_a"]) * (1.0 + jitter)
-        # camera frame -> cell frame: r = origin + A @ (u, v); A orthogonal (90° turns, mirror)
-        c, sn = [(1, 0), (0, 1), (-1, 0), (0, -1)][k90]
-        a = np.array([[c, -sn], [sn, c]], float)
-        if flip:
-            a = a @ np.diag([1.0, -1.0])
-        centre = float(d["centre_on_sites"])
-        if augment and centre > 0:  # drawn after the augmentation draws: the default (0) stream is unchanged
-            sites = self.waves.positions(i)
-            if len(sites) and (centre >= 1 or g.uniform() < centre):
-                half = 0.5 * self.crop_px * s
-                site = sites[int(g.integers(len(sites)))] + g.uniform(-0.5, 0.5, 2) * half
-                origin = np.mod(site - a @ np.array([half, half]), self.waves.cell_a)
+        a = self.crop_axes(k90, flip)
+        if augment:  # drawn after the augmentation draws: the default (centre_on_sites 0) stream is unchanged
+            centred = self.site_origin(g, i, a, s)
+            origin = origin if centred is None else centred
         n = self.crop_px + 2 * _MARGIN_PX
         u = (np.arange(n) - _MARGIN_PX) * s
         uu, vv = np.meshgrid(u, u, indexing="ij")
@@ -762,6 +754,29 @@ class TrainingImages:
             "configuration": conf,
         }
         return Sample(image.astype(np.float32), labels, pos, cls, hts, s, i, params)
+
+    @staticmethod
+    def crop_axes(rotate90: int, mirror: bool) -> np.ndarray:
+        """Integer 2 × 2 A of camera frame → cell frame, r = origin + A·(u, v): ``rotate90`` quarter turns,
+        then a mirror of v."""
+        c, sn = [(1, 0), (0, 1), (-1, 0), (0, -1)][int(rotate90)]
+        a = np.array([[c, -sn], [sn, c]])
+        return a @ np.diag([1, -1]) if mirror else a
+
+    def site_origin(self, g: np.random.Generator, structure: int, axes: np.ndarray, sampling_a: float
+                    ) -> np.ndarray | None:
+        """With probability ``learn.data.centre_on_sites``: the crop origin (Å) that puts a random column of
+        ``structure``, shifted by up to a quarter crop, at the crop's centre; None otherwise (nothing is
+        drawn from ``g`` when the probability is 0)."""
+        centre = float(self.data["centre_on_sites"])
+        if centre <= 0:
+            return None
+        sites = self.waves.positions(structure)
+        if not len(sites) or not (centre >= 1 or g.uniform() < centre):
+            return None
+        half = 0.5 * self.crop_px * sampling_a
+        site = sites[int(g.integers(len(sites)))] + g.uniform(-0.5, 0.5, 2) * half
+        return np.mod(site - axes @ np.array([half, half]), self.waves.cell_a)
 
     def channel_microscopes(self, mic: Microscope, g: np.random.Generator) -> list[Microscope]:
         """The microscope of every input channel: the focal series's defoci (thesis Eq. 6.19, jitter drawn

@@ -214,12 +214,12 @@ def train(
 
     if steps < 0 or checkpoint_every < 1 or log_every < 1:
         raise HrtemError("learn.train: steps ≥ 0, checkpoint_every ≥ 1 and log_every ≥ 1 are required")
+    if schedule not in ("constant", "cosine"):
+        raise HrtemError(f"learn.train.schedule must be 'constant' or 'cosine', got {schedule!r}")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(_int_seed(seed, "learn", "init"))
     model = build()
-    if schedule not in ("constant", "cosine"):
-        raise HrtemError(f"learn.train.schedule must be 'constant' or 'cosine', got {schedule!r}")
     rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(int(steps), 1)) if schedule == "cosine" else learning_rate
     optimizer = keras.optimizers.Adam(rate)
     optimizer.build(model.trainable_variables)
