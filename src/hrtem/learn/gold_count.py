@@ -194,19 +194,31 @@ def disc_heights(probabilities: np.ndarray, positions_a: np.ndarray, sampling_a:
         return np.zeros(0, np.int64)
     cls = p[..., 1:]
     nx, ny = p.shape[:2]
-    r = float(radius_a) / float(sampling_a)
-    n = int(np.ceil(r))
+    px = pos / float(sampling_a)
+    nearest = (np.clip(np.rint(px[:, 0]).astype(int), 0, nx - 1), np.clip(np.rint(px[:, 1]).astype(int), 0, ny - 1))
+    if radius_a == 0:
+        return 1 + np.argmax(cls[nearest], axis=1).astype(np.int64)
+    sums, summed = _disc_sums(cls, px, max(float(radius_a) / float(sampling_a), 0.5))  # at least the nearest pixel
+    off = summed == 0  # a position off the image: its nearest pixel
+    sums[off] = cls[nearest][off]
+    return 1 + np.argmax(sums, axis=1).astype(np.int64)
+
+
+def _disc_sums(image: np.ndarray, positions_px: np.ndarray, radius_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(M, C)`` sums of ``image`` ``(nx, ny, C)`` over the pixels within ``radius_px`` of every position
+    (pixel units, origin at pixel (0, 0)'s centre; pixels off the image left out), and ``(M,)`` the number
+    of pixels summed."""
+    nx, ny = image.shape[:2]
+    n = int(np.ceil(radius_px))
     dx, dy = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij")
-    out = np.zeros(len(pos), np.int64)
-    for m, (x, y) in enumerate(pos / float(sampling_a)):
+    sums = np.zeros((len(positions_px), image.shape[-1]))
+    count = np.zeros(len(positions_px), np.int64)
+    for m, (x, y) in enumerate(positions_px):
         ix, iy = int(round(x)) + dx, int(round(y)) + dy
-        disc = ((ix - x) ** 2 + (iy - y) ** 2 <= max(r * r, 0.25)) & (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-        if not disc.any():
-            ix, iy = np.clip(int(round(x)), 0, nx - 1), np.clip(int(round(y)), 0, ny - 1)
-            out[m] = 1 + int(np.argmax(cls[ix, iy]))
-            continue
-        out[m] = 1 + int(np.argmax(cls[ix[disc], iy[disc]].sum(axis=0)))
-    return out
+        disc = ((ix - x) ** 2 + (iy - y) ** 2 <= radius_px * radius_px) & (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        sums[m] = image[ix[disc], iy[disc]].sum(axis=0)
+        count[m] = int(disc.sum())
+    return sums, count
 
 
 def _inside(xy: np.ndarray, size_a: float, margin_a: float) -> np.ndarray:
@@ -392,15 +404,7 @@ def integrated_intensities(image: np.ndarray, positions_a: np.ndarray, sampling_
     r = float(radius_a) / float(sampling_a)
     if r <= 0:
         raise HrtemError(f"integration radius must be > 0 Å, got {radius_a}")
-    n = int(np.ceil(r))
-    dx, dy = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij")
-    out = np.zeros((len(pos), img.shape[-1]))
-    nx, ny = img.shape[:2]
-    for m, (x, y) in enumerate(pos):
-        ix, iy = int(round(x)) + dx, int(round(y)) + dy
-        disc = ((ix - x) ** 2 + (iy - y) ** 2 <= r * r) & (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-        out[m] = img[ix[disc], iy[disc]].sum(axis=0)
-    return out
+    return _disc_sums(img, pos, r)[0]
 
 
 @dataclass
