@@ -115,7 +115,7 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
         raise HrtemError(f"learn.train.crop_px={crop} must be a multiple of 2^learn.network.depth = {2 ** int(net['depth'])}")
     settings = {"data": {**learn["data"], "crop_px": crop}, "microscope": learn["microscope"]}
     images = TrainingImages(waves, settings, seed, stream="train")
-    bank_entries = int(tr.get("bank_entries") or 0)
+    bank_entries = int(tr["bank_entries"])
     if bank_entries > 0:  # the optics rendered once, crops and detector per image (hrtem.learn.bank)
         from hrtem.learn.bank import FocalSeriesBank
 
@@ -144,8 +144,8 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
     t0 = time.perf_counter()
     res = train(
         build, batches, int(tr["steps"]), workdir, seed,
-        learning_rate=float(tr["learning_rate"]), schedule=str(tr.get("schedule", "constant")), loss=tr["loss"],
-        ordinal_weight=float(tr.get("ordinal_weight") or 0.0), class_weights=tr["class_weights"],
+        learning_rate=float(tr["learning_rate"]), schedule=str(tr["schedule"]), loss=tr["loss"],
+        ordinal_weight=float(tr["ordinal_weight"]), class_weights=tr["class_weights"],
         checkpoint_every=int(tr["checkpoint_every"]), log_every=int(tr["log_every"]),
         validate=validate, validate_every=int(tr["validate_every"]), progress=progress,
     )
