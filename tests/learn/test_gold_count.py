@@ -60,6 +60,35 @@ def test_count_settings_and_class_weights(test_waves):
     assert w[0] < min(w[1:])  # the background is the most frequent class: the smallest weight
 
 
+def test_label_frequencies_match_rendered_training_crops(test_waves):
+    """The label-only estimate draws crops with the law of the rendered ones: same class frequencies, and
+    the power/cap keys shape the weights (w_k ∝ f_k^-p, pixel average 1)."""
+    from hrtem.learn.ceria import class_frequencies
+    from hrtem.learn.data import TrainingImages
+    from hrtem.learn.gold_count import count_class_weights, count_learn
+
+    st = count_learn(TINY_COUNT)
+    st["train"]["crop_px"] = 32
+    settings = {"data": {**st["data"], "crop_px": 32}, "microscope": st["microscope"]}
+    images = TrainingImages(test_waves, settings, 5, stream="train")
+    fast = images.label_frequencies(600)
+    slow = class_frequencies(images, 150)
+    assert fast.shape == slow.shape == (7,)
+    assert fast.sum() == pytest.approx(1.0, abs=1e-6)  # background = 1 - sum of the column classes
+    close = np.abs(fast - slow) <= 0.15 * slow + 0.002  # 600 vs 150 crops: sampling noise only
+    assert close.all(), (fast, slow)
+    few = images.label_frequencies(5)
+    assert not (np.abs(few - slow) <= 0.15 * slow + 0.002).all()  # 5 maps are too few: the check can fail
+    for power in (0.5, 1.0):
+        w = np.array(count_class_weights(test_waves, st, seed=5, n_images=600, power=power, max_weight=1e6))
+        seen = fast > 0
+        assert np.sum(fast * w) == pytest.approx(1.0, rel=1e-6)
+        ratio = w[seen] * fast[seen] ** power
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6)
+    capped = count_class_weights(test_waves, st, seed=5, n_images=600, power=1.0, max_weight=3.0)
+    assert max(capped) == 3.0
+
+
 def test_oracle_network_counts_every_column_right(test_waves, monkeypatch):
     """The label maps of the held-out images, given as the network output, must give every column its height."""
     import hrtem.learn.gold_count as gc

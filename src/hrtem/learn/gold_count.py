@@ -89,22 +89,27 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_images: int = 32,
-                        power: float = 0.5, max_weight: float = 20.0) -> list[float]:
+def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_images: int | None = None,
+                        power: float | None = None, max_weight: float | None = None) -> list[float]:
     """Class weights of the counting loss: w_k ∝ f_k^(−power) of the label pixel frequencies (capped, pixel mean 1).
 
-    ``f_k`` from ``n_images`` training crops of ``waves`` drawn like the
-    training images (:func:`hrtem.learn.ceria.class_frequencies`,
-    :func:`hrtem.learn.ceria.class_weights`); a height absent from them gets
-    ``max_weight``.
+    ``f_k`` from ``n_images`` label maps of ``waves`` placed like the training
+    crops (:meth:`hrtem.learn.data.TrainingImages.label_frequencies`; no image
+    is rendered), weights by :func:`hrtem.learn.ceria.class_weights`; a height
+    absent from them gets ``max_weight``. Defaults: ``counting.class_weight_images``,
+    ``counting.class_weight_power`` and ``counting.max_class_weight`` of ``settings``.
     """
-    from hrtem.learn.ceria import class_frequencies, class_weights
+    from hrtem.learn.ceria import class_weights
     from hrtem.learn.data import TrainingImages
 
+    k = settings["gold"]["counting"]
+    n_images = int(k["class_weight_images"] if n_images is None else n_images)
+    power = float(k["class_weight_power"] if power is None else power)
+    max_weight = float(k["max_class_weight"] if max_weight is None else max_weight)
     crop = int(settings["train"]["crop_px"] or settings["data"]["crop_px"])
     images = TrainingImages(waves, {"data": {**settings["data"], "crop_px": crop}, "microscope": settings["microscope"]},
                             seed, stream="train")
-    freq = class_frequencies(images, int(n_images))
+    freq = images.label_frequencies(n_images)
     return [float(w) for w in class_weights(freq, power, max_weight)]
 
 
