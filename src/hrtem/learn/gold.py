@@ -101,6 +101,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "class_weight_images": 1024,
         "class_weight_power": 0.5,
         "max_class_weight": 20.0,
+        "background_weight_power": None,
         "schedule": "constant",
         "learning_rate": None,
         "bank_entries": 0,

@@ -90,14 +90,21 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_images: int | None = None,
-                        power: float | None = None, max_weight: float | None = None) -> list[float]:
-    """Class weights of the counting loss: w_k ∝ f_k^(−power) of the label pixel frequencies (capped, pixel mean 1).
+                        power: float | None = None, max_weight: float | None = None,
+                        background_power: float | None = None) -> list[float]:
+    """Class weights of the counting loss from the label pixel frequencies f_k (capped, pixel mean 1).
 
     ``f_k`` from ``n_images`` label maps of ``waves`` placed like the training
     crops (:meth:`hrtem.learn.data.TrainingImages.label_frequencies`; no image
-    is rendered), weights by :func:`hrtem.learn.ceria.class_weights`; a height
-    absent from them gets ``max_weight``. Defaults: ``counting.class_weight_images``,
-    ``counting.class_weight_power`` and ``counting.max_class_weight`` of ``settings``.
+    is rendered). Without ``background_power``: w_k ∝ f_k^(−power) for every
+    class (:func:`hrtem.learn.ceria.class_weights`). With it, two levels: the
+    background and the columns as a whole get w_0, w_col ∝ (f_0, Σ_k≥1 f_k)^(−background_power),
+    and height k gets w_k = w_col·u_k with u_k ∝ f_k^(−power) averaging 1 over
+    the column pixels, so ``power`` moves weight between heights without
+    changing the background's share. Every weight is capped at ``max_weight``,
+    which a height absent from the maps gets. Defaults:
+    ``counting.class_weight_images``, ``class_weight_power``,
+    ``max_class_weight`` and ``background_weight_power`` of ``settings``.
     """
     from hrtem.learn.ceria import class_weights
     from hrtem.learn.data import TrainingImages
@@ -106,11 +113,19 @@ def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_im
     n_images = int(k["class_weight_images"] if n_images is None else n_images)
     power = float(k["class_weight_power"] if power is None else power)
     max_weight = float(k["max_class_weight"] if max_weight is None else max_weight)
+    background_power = k["background_weight_power"] if background_power is None else background_power
     crop = int(settings["train"]["crop_px"] or settings["data"]["crop_px"])
     images = TrainingImages(waves, {"data": {**settings["data"], "crop_px": crop}, "microscope": settings["microscope"]},
                             seed, stream="train")
     freq = images.label_frequencies(n_images)
-    return [float(w) for w in class_weights(freq, power, max_weight)]
+    if background_power is None:
+        return [float(w) for w in class_weights(freq, power, max_weight)]
+    columns = float(freq[1:].sum())
+    if columns <= 0:
+        raise HrtemError(f"no column in {n_images} label maps of {waves}: cannot weight the heights")
+    w0, wcol = class_weights([freq[0], columns], float(background_power), np.inf)
+    heights = class_weights(freq[1:] / columns, power, np.inf)
+    return [float(w) for w in np.minimum(np.concatenate([[w0], wcol * heights]), max_weight)]
 
 
 def count_test_particles(learn: Mapping[str, Any], seed: int) -> list:
