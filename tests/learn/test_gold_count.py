@@ -87,6 +87,20 @@ def test_label_frequencies_match_rendered_training_crops(test_waves):
         np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6)
     capped = count_class_weights(test_waves, st, seed=5, n_images=600, power=1.0, max_weight=3.0)
     assert max(capped) == 3.0
+    # two levels: the background's share is set by background_power alone, power spreads the columns' weight
+    from hrtem.learn.ceria import class_weights
+
+    seen = fast > 0
+    cols = fast[1:].sum()
+    for q in (0.5, 1.2):
+        w = np.array(count_class_weights(test_waves, st, seed=5, n_images=600, power=1.0, max_weight=1e6,
+                                         background_power=q))
+        w0, wcol = class_weights([fast[0], cols], q, np.inf)
+        assert w[0] == pytest.approx(w0, rel=1e-9)
+        assert np.sum(fast[1:] * w[1:]) == pytest.approx(cols * wcol, rel=1e-9)  # columns' mean weight is w_col
+        ratio = w[seen] * fast[seen]
+        np.testing.assert_allclose(ratio[1:], ratio[1], rtol=1e-9)  # w_k ∝ 1/f_k among the heights
+        assert np.sum(fast * w) == pytest.approx(1.0, rel=1e-6)  # labels are float32: Σ f = 1 to 1e-7
 
 
 def test_oracle_network_counts_every_column_right(test_waves, monkeypatch):
