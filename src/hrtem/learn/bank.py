@@ -34,7 +34,6 @@ import numpy as np
 
 from hrtem.errors import HrtemError
 from hrtem.learn.data import _MARGIN_PX, Sample, TrainingImages, _pair, image_params
-from hrtem.learn.labels import gaussian_labels
 from hrtem.seeding import rng as make_rng
 
 __all__ = ["FocalSeriesBank"]
@@ -165,8 +164,7 @@ class FocalSeriesBank:
         chans = [im.detect(self.intensity[e, ix, iy, ch].astype(np.float64), dose_channel, s, mtf, g, gamma,
                            contrast, brightness) for ch in range(im.channels)]
         image = im.normalise(np.stack(chans, axis=-1), s)
-        pos, cls, hts = im._frame_positions(i, o * s, a, s, n)
-        labels = gaussian_labels(pos, cls, (n, n), s, float(d["label_sigma_a"]), im.n_classes)
+        pos, cls, hts, labels = im.crop_labels(i, o * s, a, s)
         params: dict[str, Any] = {
             "bank_entry": e,
             **image_params(self.defoci_a[e], dose, mtf, s, o * s, k90, flip, gamma, contrast, brightness),

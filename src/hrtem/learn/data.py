@@ -746,8 +746,7 @@ class TrainingImages:
             images.append(self.detect(cam, dose_channel, s, mtf, g, gamma, contrast, brightness))
         image = self.normalise(np.stack(images, axis=-1), s)
         defoci = [m.defocus_a for m in channel_mics]
-        pos, cls, hts = self._frame_positions(i, origin, a, s, self.crop_px)
-        labels = gaussian_labels(pos, cls, (self.crop_px, self.crop_px), s, float(d["label_sigma_a"]), self.n_classes)
+        pos, cls, hts, labels = self.crop_labels(i, origin, a, s)
         params = {
             **{f"microscope.{k}": v for k, v in mic.to_config().items() if not isinstance(v, dict)},
             **image_params(defoci, dose, mtf, s, origin, k90, flip, gamma, contrast, brightness),
@@ -855,6 +854,15 @@ class TrainingImages:
         h[self._q_order[:n]] = mic.transfer_at(self._qx_flat[:n], self._qy_flat[:n])
         return h.reshape(self.waves.shape[2], self.waves.shape[3])
 
+    def crop_labels(self, i: int, origin: np.ndarray, a: np.ndarray, s: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(positions, classes, heights, labels)`` of the crop of structure ``i`` with origin ``origin`` (Å),
+        axes ``a`` (:meth:`crop_axes`) and pixel ``s`` (Å): the atoms/columns in the camera frame
+        (:meth:`_frame_positions`) and their label maps ``(crop_px, crop_px, K+1)``."""
+        pos, cls, hts = self._frame_positions(i, origin, a, s, self.crop_px)
+        n = self.crop_px
+        return pos, cls, hts, gaussian_labels(pos, cls, (n, n), s, float(self.data["label_sigma_a"]), self.n_classes)
+
     def _frame_positions(self, i: int, origin: np.ndarray, a: np.ndarray, s: float, n: int
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Atoms (and their periodic images) in the camera frame within the crop + 4σ."""
@@ -895,8 +903,7 @@ class TrainingImages:
             a = self.crop_axes(int(g.integers(4)) if d["rotate90"] else 0, bool(g.integers(2)) if d["mirror"] else False)
             centred = self.site_origin(g, i, a, s)
             origin = origin if centred is None else centred
-            pos, cls, _ = self._frame_positions(i, origin, a, s, self.crop_px)
-            labels = gaussian_labels(pos, cls, (self.crop_px, self.crop_px), s, float(d["label_sigma_a"]), self.n_classes)
+            labels = self.crop_labels(i, origin, a, s)[3]
             acc += labels.reshape(-1, labels.shape[-1]).mean(axis=0)
         return acc / n_images
 
