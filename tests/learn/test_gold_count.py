@@ -42,6 +42,10 @@ def test_heldout_particles_are_110_wulff_with_height_classes(test_waves):
         assert h.sum() == len(p)  # every atom in one column
         np.testing.assert_array_equal(ws.classes(i), np.minimum(h, 6))
     assert len(ps[1]) > len(ps[0])
+    # each particle's tilt and size travel with its waves (evaluate reads them, it does not rebuild particles)
+    np.testing.assert_array_equal(ws.structure_info("tilt_deg"), [p.info["tilt_deg"] for p in ps])
+    np.testing.assert_array_equal(ws.structure_info("diameter_nm"), [0.9, 1.1])
+    assert ws.structure_info("no_such_key") is None and ws.structure_info("exit_wave") is None
 
 
 def test_count_settings_and_class_weights(test_waves):
@@ -129,6 +133,9 @@ def test_oracle_network_counts_every_column_right(test_waves, monkeypatch):
     assert np.all(summ["fp"] == 0) and np.all(summ["fn"] == 0)
     np.testing.assert_array_equal(cols["predicted_height"], np.minimum(cols["true_height"], 6))
     assert np.all(cols["error"] == 0) and cols["true_height"].max() >= 3
+    tilts = [p.info["tilt_deg"] for p in gc.count_test_particles(TINY_COUNT, seed=5)]
+    np.testing.assert_array_equal(summ["tilt_deg"], np.repeat(tilts, 2))  # from the store, per dose
+    np.testing.assert_array_equal(summ["diameter_nm"], np.repeat([0.9, 1.1], 2))
     f = error_fractions(summ)
     np.testing.assert_allclose(f["dose_e_per_a2"], [1e3, 1e5])
     np.testing.assert_allclose(f["off_0"], 1.0)
@@ -497,3 +504,19 @@ def test_near_axis_share_of_the_counting_training_particles():
     detect = task_section({"counting": {"train_near_axis_fraction": 0.5}}, "detect")
     assert gold_particle(detect, seed=4, index=0).info["tilt_deg"] == pytest.approx(
         gold_particle(task_section({}, "detect"), seed=4, index=0).info["tilt_deg"])
+
+
+def test_per_structure_info_must_be_in_every_structure(tmp_path):
+    # a missing or clashing key is refused before any exit wave is computed
+    from ase import Atoms
+
+    from hrtem.learn.data import build_exit_waves
+
+    a = Atoms("Au", positions=[[4, 4, 4]], cell=[8, 8, 8], pbc=[True, True, False])
+    b = a.copy()
+    a.info["tilt_deg"] = 1.0
+    with pytest.raises(HrtemError, match=r"structure\(s\) \[1\] have no atoms.info\['tilt_deg'\]"):
+        build_exit_waves([a, b], TINY_SIM, {"energy_kev": 300}, tmp_path / "w.zarr", 0, info_keys=("tilt_deg",))
+    with pytest.raises(HrtemError, match="info key 'atom_xy' is a variable of the store"):
+        build_exit_waves([a], TINY_SIM, {"energy_kev": 300}, tmp_path / "w.zarr", 0, info_keys=("atom_xy",))
+    assert not (tmp_path / "w.zarr").exists()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from hrtem.io import read_atoms, write_atoms
 from hrtem.md.driver import read_thermo_csv
@@ -66,15 +68,7 @@ def test_two_ranks_without_shared_workdir_is_an_error_not_a_hang(tmp_path):
 # after `fix qeq/comb`, 2-rank runs of this hung in 2 of 3 (hrtem CLI) and 5 of 5
 # (lmp) tries: FixQEQComb's uninitialised `firstflag` gave the ranks different
 # charge-loop caps (100 or 200) inside `minimize`.
-PT_TINY = {
-    "support": {"repeat": [3, 2], "layers": 1, "fixed_layers": 0},
-    "particle": {"element": "Pt", "lattice_a_A": 3.91, "radius_A": 4.0, "rotations_deg": [0]},
-    "potential": {"file": "comb3_Pt.comb3"},
-    "minimize": {"max_iterations": 10},
-    "stages": [{"name": "hold", "start_K": 300, "steps": 20, "sample": True}],
-    "snapshot_every": 10,
-    "thermo_every": 10,
-}
+PT_TINY = yaml.safe_load((Path(__file__).parents[1] / "data" / "md_pt_zro2_tiny.yaml").read_text())
 
 
 def _pt_tiny(tmp_path):

@@ -51,13 +51,7 @@ MD_TINY = {
     "md": {
         "mpi_ranks": 2,
         "resources": {"runtime_min": 10, "mem_mb": 1000},
-        "support": {"repeat": [3, 2], "layers": 1, "fixed_layers": 0},
-        "particle": {"element": "Pt", "lattice_a_A": 3.91, "radius_A": 4.0, "rotations_deg": [0]},
-        "potential": {"file": "comb3_Pt.comb3"},
-        "minimize": {"max_iterations": 10},
-        "stages": [{"name": "hold", "start_K": 300, "steps": 20, "sample": True}],
-        "snapshot_every": 10,
-        "thermo_every": 10,
+        **yaml.safe_load((Path(__file__).parents[1] / "data" / "md_pt_zro2_tiny.yaml").read_text()),
     },
 }
 MD_OUTPUTS = ("structure.extxyz", "minimized.extxyz", "trajectory.extxyz", "thermo.csv")

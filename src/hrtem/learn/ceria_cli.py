@@ -20,10 +20,9 @@ def _waves(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
     from hrtem.learn.ceria import train_heights
-
-    section = parse_json_object(args.params, "--params")
     from hrtem.learn.commands import apply_threads
 
+    section = parse_json_object(args.params, "--params")
     apply_threads(args)
     out = train_heights(section, Path(args.waves), Path(args.output), args.seed, args.loss == "weighted",
                         progress=True)
@@ -33,6 +32,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``ceria`` verb (``waves``, ``train``)."""
+    from hrtem.learn.commands import threads_argument
+
     p = sub.add_parser("ceria", help="CeO2 column heights: exit waves and U-Net training (abstract 001)")
     cmds = p.add_subparsers(dest="ceria_cmd", metavar="CMD")
     w = cmds.add_parser("waves", help="particles + exit waves: OUTDIR/train.zarr, OUTDIR/test.zarr")
@@ -48,7 +49,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="model path (.keras)")
     t.add_argument("--params", default="", help="the ceria config section as JSON")
     t.add_argument("--seed", type=int, default=0, help="config seed")
-    from hrtem.learn.commands import threads_argument
-
     threads_argument(t)
     t.set_defaults(func=_train)

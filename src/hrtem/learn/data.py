@@ -205,6 +205,7 @@ def build_exit_waves(
     *,
     data: Mapping[str, Any] | None = None,
     n_classes: int | None = None,
+    info_keys: Sequence[str] = (),
 ) -> Path:
     """Compute the exit waves of ``structures`` once and store them with the atoms.
 
@@ -232,6 +233,10 @@ def build_exit_waves(
     n_classes
         K stored for the label maps (default: the largest class present); give it
         when several stores (training, test) must have the same label channels.
+    info_keys
+        Names in every structure's ``atoms.info`` (numbers: a held-out particle's
+        ``tilt_deg``, ``diameter_nm``) stored as ``(structure,)`` variables of
+        the same name, read back by :meth:`ExitWaveSet.structure_info`.
 
     Returns
     -------
@@ -250,6 +255,14 @@ def build_exit_waves(
 
     if not structures:
         raise HrtemError("build_exit_waves: no structures given; set learn.data.structures >= 1")
+    reserved = {"exit_wave", "atom_xy", "atom_class", "atom_height", "atom_start"}
+    for key in info_keys:
+        if key in reserved:
+            raise HrtemError(f"build_exit_waves: info key {key!r} is a variable of the store itself")
+        lacking = [i for i, a in enumerate(structures) if key not in a.info]
+        if lacking:
+            raise HrtemError(f"build_exit_waves: structure(s) {lacking[:5]} have no atoms.info[{key!r}]")
+    info = {key: np.asarray([float(a.info[key]) for a in structures]) for key in info_keys}
     d = _merge(data, DATA_DEFAULTS, "learn.data")
     lo, hi = _pair(_merge(microscope, MICROSCOPE_RANGES_DEFAULTS, "learn.microscope")["energy_kev"], "learn.microscope.energy_kev")
     if lo != hi:
@@ -303,6 +316,7 @@ def build_exit_waves(
             "atom_class": (("atom",), classes),
             "atom_height": (("atom",), np.concatenate(height)),
             "atom_start": (("structure_edge",), np.asarray(start, np.int64)),
+            **{key: (("structure",), v) for key, v in info.items()},
         },
         attrs={
             "cell_a": cell.tolist(),
@@ -420,6 +434,13 @@ class ExitWaveSet:
 
     def __len__(self) -> int:
         return self.shape[0]
+
+    def structure_info(self, name: str) -> np.ndarray | None:
+        """``(structure,)`` values stored by ``build_exit_waves(info_keys=...)``; None if absent."""
+        from hrtem.io import open_store
+
+        ds = open_store(self.path)
+        return np.asarray(ds[name].values, float) if name in ds.data_vars and ds[name].dims == ("structure",) else None
 
     @property
     def configurations(self) -> int:

@@ -163,7 +163,7 @@ def build_count_test_waves(learn: Mapping[str, Any], simulate: Mapping[str, Any]
     sim = gold_simulate(simulate, c)
     return build_exit_waves(count_test_particles(learn, seed), sim, settings["microscope"], path, seed,
                             ("learn", "gold", "count_test"), data=settings["data"],
-                            n_classes=int(c["labels"]["max_height"]))
+                            n_classes=int(c["labels"]["max_height"]), info_keys=("tilt_deg", "diameter_nm"))
 
 
 def count_images(waves: Any, settings: Mapping[str, Any], seed: int, particle: int, dose_e_per_a2: float,
@@ -261,7 +261,8 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
     largest class. A detected column's height is :func:`disc_heights` with
     ``counting.readout_radius_a`` (``readout_radius_a`` overrides it).
     ``tilts_deg``/``diameters_nm``: per particle of ``waves``, written to the
-    tables (default: NaN tilt, ``counting.test_diameters_nm``).
+    tables (default: the store's ``tilt_deg``/``diameter_nm`` from
+    :func:`build_count_test_waves`; else NaN tilt and ``counting.test_diameters_nm``).
 
     Returns
     -------
@@ -281,8 +282,10 @@ def evaluate_counting(model: Any, waves: Any, learn: Mapping[str, Any], seed: in
     kmax = int(ws.n_classes)
     pp, ev = settings["postprocess"], settings["evaluation"]
     radius, margin = float(k["match_radius_a"]), float(ev["margin_a"])
-    diam = list(k["test_diameters_nm"] if diameters_nm is None else diameters_nm)
-    tilt = list(tilts_deg) if tilts_deg is not None else []
+    stored_d, stored_t = ws.structure_info("diameter_nm"), ws.structure_info("tilt_deg")
+    diam = list(diameters_nm if diameters_nm is not None else stored_d if stored_d is not None
+                else k["test_diameters_nm"])
+    tilt = list(tilts_deg if tilts_deg is not None else stored_t if stored_t is not None else [])
     rad = float(k["readout_radius_a"] if readout_radius_a is None else readout_radius_a)
     cols: dict[str, list] = {f: [] for f in COLUMN_FIELDS}
     summ: dict[str, list] = {f: [] for f in SUMMARY_FIELDS}

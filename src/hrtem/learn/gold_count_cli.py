@@ -56,7 +56,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
     from hrtem.io.tables import write_table
     from hrtem.learn.commands import sections
-    from hrtem.learn.gold_count import count_learn, count_test_particles, error_fractions, evaluate_counting
+    from hrtem.errors import HrtemError
+    from hrtem.learn.data import ExitWaveSet
+    from hrtem.learn.gold_count import count_learn, error_fractions, evaluate_counting
     from hrtem.learn.train import configure_tensorflow, load_model
 
     learn, _ = sections(parse_json_object(args.params, "--params"))
@@ -64,8 +66,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     configure_tensorflow(int(settings["train"]["threads"]), settings["device"])
     model, _ = load_model(args.model)
     t0 = time.perf_counter()
-    tilts = [float(p.info["tilt_deg"]) for p in count_test_particles(learn, args.seed)]  # the store's particles
-    columns, summary = evaluate_counting(model, args.test, learn, args.seed, progress=not args.quiet, tilts_deg=tilts)
+    test = ExitWaveSet(args.test)
+    if test.structure_info("tilt_deg") is None:  # the fig6_30 near-axis row needs each particle's tilt
+        raise HrtemError(f"{args.test} has no per-particle tilt_deg (written by an older hrtem): delete it and rerun "
+                         "`hrtem gold-count test-waves`")
+    columns, summary = evaluate_counting(model, test, learn, args.seed, progress=not args.quiet)
     write_table(summary, args.output)
     write_table(columns, args.columns)
     f = error_fractions(summary)
