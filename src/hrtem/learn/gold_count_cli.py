@@ -54,9 +54,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
+    from hrtem.errors import HrtemError
     from hrtem.io.tables import write_table
     from hrtem.learn.commands import sections
-    from hrtem.errors import HrtemError
     from hrtem.learn.data import ExitWaveSet
     from hrtem.learn.gold_count import count_learn, error_fractions, evaluate_counting
     from hrtem.learn.train import configure_tensorflow, load_model
