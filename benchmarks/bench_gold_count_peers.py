@@ -26,7 +26,7 @@ Methods:
 
 Run (atomap in its own venv):
     .venv/bin/python benchmarks/bench_gold_count_peers.py --config config/config.yaml \\
-        --model results/config/learn/gold/count_model.keras --test results/config/learn/gold/count_test_waves.zarr \\
+        --model results/config/learn/gold/count_models/member0.keras --test results/config/learn/gold/count_test_waves.zarr \\
         --train results/config/learn/gold/exit_waves_count.zarr --peers-python /tmp/peers/bin/python
 """
 
@@ -63,7 +63,8 @@ def _score(found_xy, found_h, truth_xy, truth_h, radius, kmax):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="config/config.yaml", help="config file (its learn section)")
-    ap.add_argument("--model", type=Path, required=True, help="counting model (.keras) of hrtem gold-count train")
+    ap.add_argument("--model", type=Path, nargs="+", required=True,
+                    help="counting model(s) (.keras) of hrtem gold-count train: every member of counting.ensemble")
     ap.add_argument("--test", type=Path, required=True, help="held-out store of hrtem gold-count test-waves")
     ap.add_argument("--train", type=Path, required=True, help="count training store (exit_waves_count.zarr)")
     ap.add_argument("--peers-python", default=None, help="python of a venv with atomap (if not importable here)")
@@ -114,7 +115,7 @@ def main() -> None:
     methods: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     walls: dict[str, float] = {}
 
-    model, info = load_model(args.model)
+    model = [load_model(m)[0] for m in args.model]  # an ensemble's class probabilities are averaged
     pp = st["postprocess"]
     t0 = time.perf_counter()
     probs = predict(model, np.stack([smp.image for smp in samples]), batch=2)

@@ -21,30 +21,38 @@ rule gold_count_test_waves:
         "hrtem gold-count test-waves -o {output} --seed {params.seed} --params {params.p:q} > {log} 2>&1"
 
 
+COUNT_MEMBERS = list(range(int(config["learn"]["gold"]["counting"]["ensemble"])))
+
+
 rule gold_count_train:
+    # one network of the counting ensemble (counting.ensemble; default one): members train side by
+    # side, each with learn.train.threads // ensemble threads
     input:
         res("learn/gold/exit_waves_count.zarr"),
     output:
-        model=res("learn/gold/count_model.keras"),
-        history=res("learn/gold/count_history.csv"),
+        model=res("learn/gold/count_models/member{member}.keras"),
+        history=res("learn/gold/count_models/member{member}_history.csv"),
     params:
         p=lambda wc: sections_json("learn", "simulate"),
         seed=config["seed"],
-        workdir=res("learn/gold/count_checkpoints"),
-    threads: 2
+        workdir=lambda wc: res(f"learn/gold/count_checkpoints/member{wc.member}"),
+        threads=lambda wc: max(1, int(config["learn"]["train"]["threads"]) // len(COUNT_MEMBERS)),
+    wildcard_constraints:
+        member=r"\d+",
+    threads: max(1, int(config["learn"]["train"]["threads"]) // len(COUNT_MEMBERS))
     priority: 1  # the longest chain of issue 11: before the 1-thread figures of detection when 2 cores free
     conda:
         ENV
     log:
-        res("logs/gold_count_train.log"),
+        res("logs/gold_count_train/member{member}.log"),
     shell:
         "hrtem gold-count train {input} -o {output.model} --history {output.history} --workdir {params.workdir} "
-        "--seed {params.seed} --params {params.p:q} > {log} 2>&1"
+        "--member {wildcards.member} --threads {params.threads} --seed {params.seed} --params {params.p:q} > {log} 2>&1"
 
 
 rule gold_count_evaluate:
     input:
-        model=res("learn/gold/count_model.keras"),
+        models=expand(res("learn/gold/count_models/member{member}.keras"), member=COUNT_MEMBERS),
         test=res("learn/gold/count_test_waves.zarr"),
     output:
         summary=res("learn/gold/count_evaluation.csv"),
@@ -59,7 +67,7 @@ rule gold_count_evaluate:
     log:
         res("logs/gold_count_evaluate.log"),
     shell:
-        "hrtem gold-count evaluate {input.model} {input.test} -o {output.summary} --columns {output.columns} "
+        "hrtem gold-count evaluate {input.models} {input.test} -o {output.summary} --columns {output.columns} "
         "--seed {params.seed} --params {params.p:q} > {log} 2>&1"
 
 

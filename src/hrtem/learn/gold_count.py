@@ -37,6 +37,8 @@ from hrtem.errors import HrtemError
 
 __all__ = [
     "count_learn",
+    "member_seed",
+    "member_threads",
     "count_class_weights",
     "count_test_particles",
     "build_count_test_waves",
@@ -87,6 +89,26 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     out["train"]["validation_dose_e_per_a2"] = float(np.sqrt(lo * hi))
     out["postprocess"]["mode"] = "peaks"
     return out
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Seed of counting-ensemble member ``member`` (``counting.ensemble``): the config seed for
+    member 0 (a one-network ensemble is the plain training), a draw from the stream
+    ``(seed, "learn", "gold", "count_member", member)`` for the others."""
+    from hrtem.seeding import seed_sequence
+
+    member = int(member)
+    if member < 0:
+        raise HrtemError(f"ensemble member must be >= 0, got {member}")
+    if member == 0:
+        return int(seed)
+    return int(seed_sequence(seed, "learn", "gold", "count_member", member).generate_state(1)[0] % (2**31 - 1))
+
+
+def member_threads(learn: Mapping[str, Any]) -> int:
+    """TensorFlow threads of one ensemble member: ``learn.train.threads // counting.ensemble``, at least 1."""
+    settings = count_learn(learn)
+    return max(1, int(settings["train"]["threads"]) // int(settings["gold"]["counting"]["ensemble"]))
 
 
 def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_images: int | None = None,

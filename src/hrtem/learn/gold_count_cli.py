@@ -3,8 +3,12 @@
 ::
 
     hrtem gold-count test-waves -o STORE --params JSON --seed N
-    hrtem gold-count train WAVES -o MODEL.keras --history CSV --workdir DIR --params JSON --seed N
-    hrtem gold-count evaluate MODEL.keras TEST_WAVES -o SUMMARY.csv --columns COLUMNS.csv --params JSON --seed N
+    hrtem gold-count train WAVES -o MODEL.keras --history CSV --workdir DIR --params JSON --seed N [--member K]
+    hrtem gold-count evaluate MODEL.keras [MODEL.keras ...] TEST_WAVES -o SUMMARY.csv --columns COLUMNS.csv \
+        --params JSON --seed N
+
+An ensemble (``learn.gold.counting.ensemble`` = M) is M trainings with
+``--member 0 … M−1`` and one evaluation of all M models (mean class probabilities).
 
 ``--params`` is ``{"learn": …, "simulate": …}`` (config sections; the counting
 keys are ``learn.gold.counting``). ``WAVES`` is the count store of
@@ -17,6 +21,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+from hrtem.errors import HrtemError
 
 
 def _test_waves(args: argparse.Namespace) -> int:
@@ -34,27 +40,34 @@ def _test_waves(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
     from hrtem.learn.commands import run_training, sections
-    from hrtem.learn.gold_count import count_learn
+    from hrtem.learn.gold_count import count_learn, member_seed
 
     learn, _ = sections(parse_json_object(args.params, "--params"))
     workdir = Path(args.workdir or Path(args.output).with_suffix(".train"))
     settings = count_learn(learn)
+    n_members = int(settings["gold"]["counting"]["ensemble"])
+    if not 0 <= args.member < n_members:
+        raise HrtemError(f"--member {args.member} is outside learn.gold.counting.ensemble = {n_members} "
+                         f"(members 0 … {n_members - 1})")
+    seed = member_seed(args.seed, args.member)
+    if args.threads:
+        settings["train"]["threads"] = int(args.threads)
     k = int(settings["gold"]["labels"]["max_height"])
     if settings["train"]["loss"] == "weighted_cross_entropy" and not settings["train"]["class_weights"]:
         from hrtem.learn.gold_count import count_class_weights
 
-        settings["train"]["class_weights"] = count_class_weights(args.waves, settings, args.seed)
+        settings["train"]["class_weights"] = count_class_weights(args.waves, settings, seed)
         print(f"[gold-count] class weights {[round(w, 2) for w in settings['train']['class_weights']]}", file=sys.stderr)
-    out = run_training(args.waves, args.output, args.history, workdir, settings, args.seed, progress=not args.quiet,
-                       extra_info={"class_meaning": "height", "max_height": k})
-    print(f"[gold-count] trained {out['steps']} steps in {out['wall_s']:.1f} s ({out['steps_per_s']:.2f} steps/s) "
-          f"-> {args.output}", file=sys.stderr)
+    out = run_training(args.waves, args.output, args.history, workdir, settings, seed, progress=not args.quiet,
+                       extra_info={"class_meaning": "height", "max_height": k, "ensemble_member": int(args.member),
+                                   "member_seed": seed})
+    print(f"[gold-count] member {args.member}: trained {out['steps']} steps in {out['wall_s']:.1f} s "
+          f"({out['steps_per_s']:.2f} steps/s) -> {args.output}", file=sys.stderr)
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from hrtem.config import parse_json_object
-    from hrtem.errors import HrtemError
     from hrtem.io.tables import write_table
     from hrtem.learn.commands import sections
     from hrtem.learn.data import ExitWaveSet
@@ -64,13 +77,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     learn, _ = sections(parse_json_object(args.params, "--params"))
     settings = count_learn(learn)
     configure_tensorflow(int(settings["train"]["threads"]), settings["device"])
-    model, _ = load_model(args.model)
+    n_members = int(settings["gold"]["counting"]["ensemble"])
+    if len(args.model) != n_members:
+        raise HrtemError(f"{len(args.model)} model(s) given but learn.gold.counting.ensemble = {n_members}: "
+                         "pass one .keras per member")
+    models = [load_model(m)[0] for m in args.model]
     t0 = time.perf_counter()
     test = ExitWaveSet(args.test)
     if test.structure_info("tilt_deg") is None:  # the fig6_30 near-axis row needs each particle's tilt
         raise HrtemError(f"{args.test} has no per-particle tilt_deg (written by an older hrtem): delete it and rerun "
                          "`hrtem gold-count test-waves`")
-    columns, summary = evaluate_counting(model, test, learn, args.seed, progress=not args.quiet)
+    columns, summary = evaluate_counting(models, test, learn, args.seed, progress=not args.quiet)
     write_table(summary, args.output)
     write_table(columns, args.columns)
     f = error_fractions(summary)
@@ -97,10 +114,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("-o", "--output", required=True, help="output model (.keras)")
     t.add_argument("--history", default=None, help="copy of the history CSV")
     t.add_argument("--workdir", default=None, help="checkpoint folder (default: beside the model)")
+    t.add_argument("--member", type=int, default=0,
+                   help="ensemble member 0 … counting.ensemble − 1 (0: the config seed; k: a seed drawn from it)")
+    t.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: learn.train.threads)")
     common(t)
     t.set_defaults(func=_train)
     e = cmds.add_parser("evaluate", help="counting errors on the held-out particles at the test doses (CSV)")
-    e.add_argument("model", help="trained counting model (.keras)")
+    e.add_argument("model", nargs="+", help="trained counting model(s) (.keras): one per member of counting.ensemble, "
+                   "their class probabilities averaged")
     e.add_argument("test", help="held-out exit-wave store (test-waves)")
     e.add_argument("-o", "--output", required=True, help="summary CSV: one row per dose, particle and realisation")
     e.add_argument("--columns", required=True, help="column CSV: one row per true column with its predicted height")

@@ -336,7 +336,18 @@ def load_model(path: str | os.PathLike):
 
 
 def predict(model, images: np.ndarray, batch: int = 8) -> np.ndarray:
-    """Probability maps ``(n, nx, ny, K+1)`` for images ``(n, nx, ny, C)`` (sizes padded to the network's multiple)."""
+    """Probability maps ``(n, nx, ny, K+1)`` for images ``(n, nx, ny, C)`` (sizes padded to the network's multiple).
+
+    ``model`` may be a list or tuple of networks with the same outputs (an
+    ensemble): their probability maps are averaged.
+    """
+    if isinstance(model, (list, tuple)):
+        if not model:
+            raise HrtemError("predict: an empty list of models")
+        total = predict(model[0], images, batch)
+        for member in model[1:]:
+            total = total + predict(member, images, batch)
+        return total / len(model)
     x = np.asarray(images, np.float32)
     if x.ndim == 3:
         x = x[..., None]
