@@ -64,7 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="config/config.yaml", help="config file (its learn section)")
     ap.add_argument("--model", type=Path, nargs="+", required=True,
-                    help="counting model(s) (.keras) of hrtem gold-count train: every member of counting.ensemble")
+                    help="counting model(s) (.keras) of hrtem gold-count train: every network of counting.networks")
     ap.add_argument("--test", type=Path, required=True, help="held-out store of hrtem gold-count test-waves")
     ap.add_argument("--train", type=Path, required=True, help="count training store (exit_waves_count.zarr)")
     ap.add_argument("--peers-python", default=None, help="python of a venv with atomap (if not importable here)")
@@ -115,7 +115,7 @@ def main() -> None:
     methods: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     walls: dict[str, float] = {}
 
-    model = [load_model(m)[0] for m in args.model]  # an ensemble's class probabilities are averaged
+    model = [load_model(m)[0] for m in args.model]  # several networks: their class probabilities averaged
     pp = st["postprocess"]
     t0 = time.perf_counter()
     probs = predict(model, np.stack([smp.image for smp in samples]), batch=2)

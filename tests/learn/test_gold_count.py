@@ -522,23 +522,23 @@ def test_per_structure_info_must_be_in_every_structure(tmp_path):
     assert not (tmp_path / "w.zarr").exists()
 
 
-def test_ensemble_members_have_their_own_seeds_and_threads():
+def test_counting_networks_have_their_own_seeds_and_threads():
     from hrtem.learn.gold_count import member_seed, member_threads
 
-    assert member_seed(2026, 0) == 2026  # a one-network ensemble is the plain training
+    assert member_seed(2026, 0) == 2026  # one network is the plain training
     seeds = [member_seed(2026, k) for k in range(4)]
     assert len(set(seeds)) == 4 and seeds == [member_seed(2026, k) for k in range(4)]
     assert member_seed(7, 1) != member_seed(2026, 1)
     with pytest.raises(HrtemError, match="member must be >= 0"):
         member_seed(1, -1)
-    counting = {"gold": {"counting": {"ensemble": 2}}}
+    counting = {"gold": {"counting": {"networks": 2}}}
     assert member_threads({**counting, "train": {"threads": 2}}) == 1
     assert member_threads({**counting, "train": {"threads": 5}}) == 2
-    assert member_threads({"gold": {"counting": {"ensemble": 3}}, "train": {"threads": 2}}) == 1
+    assert member_threads({"gold": {"counting": {"networks": 3}}, "train": {"threads": 2}}) == 1
     assert member_threads({"train": {"threads": 2}}) == 2
 
 
-def test_ensemble_prediction_is_the_mean_of_its_members():
+def test_prediction_of_several_networks_is_their_mean():
     pytest.importorskip("tensorflow")
     import keras
 
@@ -558,16 +558,16 @@ def test_ensemble_prediction_is_the_mean_of_its_members():
         predict([], x)
 
 
-def test_two_member_ensemble_trains_and_evaluates_from_the_cli(test_waves, tmp_path, capsys):
+def test_two_counting_networks_train_and_evaluates_from_the_cli(test_waves, tmp_path, capsys):
     # members 0 and 1 train on the same store with different seeds (different weights); evaluate takes both
-    # and refuses a model count that is not counting.ensemble, before any compute
+    # and refuses a model count that is not counting.networks, before any compute
     pytest.importorskip("tensorflow")
     import json
 
     from hrtem.learn.train import load_model, read_model_info
 
     learn = {**TINY_COUNT, "gold": {**TINY_COUNT["gold"], "counting": {
-        **TINY_COUNT["gold"]["counting"], "ensemble": 2, "steps": 2, "batch": 1, "crop_px": 32,
+        **TINY_COUNT["gold"]["counting"], "networks": 2, "steps": 2, "batch": 1, "crop_px": 32,
         "class_weight_images": 4}}, "network": {"width": 2, "depth": 1, "residual_convs": 1},
         "train": {"threads": 1, "validation_images": 1}}
     params = json.dumps({"learn": learn, "simulate": TINY_SIM})
@@ -578,17 +578,17 @@ def test_two_member_ensemble_trains_and_evaluates_from_the_cli(test_waves, tmp_p
                      "--member", str(k), "--seed", "5", "--params", params, "-q"]) == 0
         models.append(out)
     info = [read_model_info(m) for m in models]
-    assert [i["ensemble_member"] for i in info] == [0, 1] and info[0]["member_seed"] == 5 != info[1]["member_seed"]
+    assert [i["member"] for i in info] == [0, 1] and info[0]["member_seed"] == 5 != info[1]["member_seed"]
     w0, w1 = (load_model(m)[0].get_weights() for m in models)
     assert any(np.abs(u - v).max() > 1e-4 for u, v in zip(w0, w1))
     capsys.readouterr()
     assert main(["gold-count", "train", str(test_waves), "-o", str(tmp_path / "m2.keras"), "--member", "2",
                  "--seed", "5", "--params", params, "-q"]) != 0
-    assert "--member 2 is outside learn.gold.counting.ensemble = 2" in capsys.readouterr().err
+    assert "--member 2 is outside learn.gold.counting.networks = 2" in capsys.readouterr().err
     assert not (tmp_path / "m2.keras").exists()
     args = ["-o", str(tmp_path / "s.csv"), "--columns", str(tmp_path / "c.csv"), "--seed", "5", "--params", params, "-q"]
     assert main(["gold-count", "evaluate", str(models[0]), str(test_waves), *args]) != 0
-    assert "1 model(s) given but learn.gold.counting.ensemble = 2" in capsys.readouterr().err
+    assert "1 model(s) given but learn.gold.counting.networks = 2" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
     assert main(["gold-count", "evaluate", *map(str, models), str(test_waves), *args]) == 0
     rows = list(csv.DictReader(open(tmp_path / "s.csv")))

@@ -21,12 +21,12 @@ rule gold_count_test_waves:
         "hrtem gold-count test-waves -o {output} --seed {params.seed} --params {params.p:q} > {log} 2>&1"
 
 
-COUNT_MEMBERS = list(range(int(config["learn"]["gold"]["counting"]["ensemble"])))
+COUNT_MEMBERS = list(range(int(config["learn"]["gold"]["counting"]["networks"])))
 
 
 rule gold_count_train:
-    # one network of the counting ensemble (counting.ensemble; default one): members train side by
-    # side, each with learn.train.threads // ensemble threads
+    # one of the counting.networks averaged networks: they train side by side, each with
+    # learn.train.threads // networks threads
     input:
         res("learn/gold/exit_waves_count.zarr"),
     output:

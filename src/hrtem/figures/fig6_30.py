@@ -133,7 +133,9 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("total dose (e⁻/Å²)")
-    ax.set_title("(b) column detection by the counting network", fontsize=9)
+    members = int(params.get("networks", 1) or 1)
+    ax.set_title("(b) column detection by the counting network" if members == 1 else
+                 f"(b) column detection by {members} averaged counting networks", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     save_figure(fig, png)

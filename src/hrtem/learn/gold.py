@@ -106,7 +106,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "learning_rate": None,
         "bank_entries": 0,
         "ordinal_weight": 0.0,
-        "ensemble": 1,
+        "networks": 1,
         "label_sigma_a": 0.6,
         "readout_radius_a": 0.8,
         "match_radius_a": 0.8,

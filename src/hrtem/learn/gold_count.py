@@ -92,23 +92,23 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def member_seed(seed: int, member: int) -> int:
-    """Seed of counting-ensemble member ``member`` (``counting.ensemble``): the config seed for
-    member 0 (a one-network ensemble is the plain training), a draw from the stream
+    """Seed of counting network ``member`` of ``counting.networks``: the config seed for
+    member 0 (one network is the plain training), a draw from the stream
     ``(seed, "learn", "gold", "count_member", member)`` for the others."""
     from hrtem.seeding import seed_sequence
 
     member = int(member)
     if member < 0:
-        raise HrtemError(f"ensemble member must be >= 0, got {member}")
+        raise HrtemError(f"counting network member must be >= 0, got {member}")
     if member == 0:
         return int(seed)
     return int(seed_sequence(seed, "learn", "gold", "count_member", member).generate_state(1)[0] % (2**31 - 1))
 
 
 def member_threads(learn: Mapping[str, Any]) -> int:
-    """TensorFlow threads of one ensemble member: ``learn.train.threads // counting.ensemble``, at least 1."""
+    """TensorFlow threads of one counting network: ``learn.train.threads // counting.networks``, at least 1."""
     settings = count_learn(learn)
-    return max(1, int(settings["train"]["threads"]) // int(settings["gold"]["counting"]["ensemble"]))
+    return max(1, int(settings["train"]["threads"]) // int(settings["gold"]["counting"]["networks"]))
 
 
 def count_class_weights(waves: Any, settings: Mapping[str, Any], seed: int, n_images: int | None = None,

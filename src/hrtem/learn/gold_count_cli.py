@@ -7,7 +7,7 @@
     hrtem gold-count evaluate MODEL.keras [MODEL.keras ...] TEST_WAVES -o SUMMARY.csv --columns COLUMNS.csv \
         --params JSON --seed N
 
-An ensemble (``learn.gold.counting.ensemble`` = M) is M trainings with
+M averaged networks (``learn.gold.counting.networks`` = M) is M trainings with
 ``--member 0 … M−1`` and one evaluation of all M models (mean class probabilities).
 
 ``--params`` is ``{"learn": …, "simulate": …}`` (config sections; the counting
@@ -45,9 +45,9 @@ def _train(args: argparse.Namespace) -> int:
     learn, _ = sections(parse_json_object(args.params, "--params"))
     workdir = Path(args.workdir or Path(args.output).with_suffix(".train"))
     settings = count_learn(learn)
-    n_members = int(settings["gold"]["counting"]["ensemble"])
+    n_members = int(settings["gold"]["counting"]["networks"])
     if not 0 <= args.member < n_members:
-        raise HrtemError(f"--member {args.member} is outside learn.gold.counting.ensemble = {n_members} "
+        raise HrtemError(f"--member {args.member} is outside learn.gold.counting.networks = {n_members} "
                          f"(members 0 … {n_members - 1})")
     seed = member_seed(args.seed, args.member)
     if args.threads:
@@ -59,7 +59,7 @@ def _train(args: argparse.Namespace) -> int:
         settings["train"]["class_weights"] = count_class_weights(args.waves, settings, seed)
         print(f"[gold-count] class weights {[round(w, 2) for w in settings['train']['class_weights']]}", file=sys.stderr)
     out = run_training(args.waves, args.output, args.history, workdir, settings, seed, progress=not args.quiet,
-                       extra_info={"class_meaning": "height", "max_height": k, "ensemble_member": int(args.member),
+                       extra_info={"class_meaning": "height", "max_height": k, "member": int(args.member),
                                    "member_seed": seed})
     print(f"[gold-count] member {args.member}: trained {out['steps']} steps in {out['wall_s']:.1f} s "
           f"({out['steps_per_s']:.2f} steps/s) -> {args.output}", file=sys.stderr)
@@ -77,9 +77,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     learn, _ = sections(parse_json_object(args.params, "--params"))
     settings = count_learn(learn)
     configure_tensorflow(int(settings["train"]["threads"]), settings["device"])
-    n_members = int(settings["gold"]["counting"]["ensemble"])
+    n_members = int(settings["gold"]["counting"]["networks"])
     if len(args.model) != n_members:
-        raise HrtemError(f"{len(args.model)} model(s) given but learn.gold.counting.ensemble = {n_members}: "
+        raise HrtemError(f"{len(args.model)} model(s) given but learn.gold.counting.networks = {n_members}: "
                          "pass one .keras per member")
     models = [load_model(m)[0] for m in args.model]
     t0 = time.perf_counter()
@@ -115,12 +115,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--history", default=None, help="copy of the history CSV")
     t.add_argument("--workdir", default=None, help="checkpoint folder (default: beside the model)")
     t.add_argument("--member", type=int, default=0,
-                   help="ensemble member 0 … counting.ensemble − 1 (0: the config seed; k: a seed drawn from it)")
+                   help="network 0 … counting.networks − 1 (0: the config seed; k: a seed drawn from it)")
     t.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: learn.train.threads)")
     common(t)
     t.set_defaults(func=_train)
     e = cmds.add_parser("evaluate", help="counting errors on the held-out particles at the test doses (CSV)")
-    e.add_argument("model", nargs="+", help="trained counting model(s) (.keras): one per member of counting.ensemble, "
+    e.add_argument("model", nargs="+", help="trained counting model(s) (.keras): one per network of counting.networks, "
                    "their class probabilities averaged")
     e.add_argument("test", help="held-out exit-wave store (test-waves)")
     e.add_argument("-o", "--output", required=True, help="summary CSV: one row per dose, particle and realisation")
