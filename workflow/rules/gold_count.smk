@@ -21,7 +21,10 @@ rule gold_count_test_waves:
         "hrtem gold-count test-waves -o {output} --seed {params.seed} --params {params.p:q} > {log} 2>&1"
 
 
+from hrtem.learn.gold_count import member_threads as _count_member_threads
+
 COUNT_MEMBERS = list(range(int(config["learn"]["gold"]["counting"]["networks"])))
+COUNT_MEMBER_THREADS = _count_member_threads(config["learn"])
 
 
 rule gold_count_train:
@@ -36,10 +39,10 @@ rule gold_count_train:
         p=lambda wc: sections_json("learn", "simulate"),
         seed=config["seed"],
         workdir=lambda wc: res(f"learn/gold/count_checkpoints/member{wc.member}"),
-        threads=lambda wc: max(1, int(config["learn"]["train"]["threads"]) // len(COUNT_MEMBERS)),
+        threads=COUNT_MEMBER_THREADS,
     wildcard_constraints:
         member=r"\d+",
-    threads: max(1, int(config["learn"]["train"]["threads"]) // len(COUNT_MEMBERS))
+    threads: COUNT_MEMBER_THREADS
     priority: 1  # the longest chain of issue 11: before the 1-thread figures of detection when 2 cores free
     conda:
         ENV
