@@ -46,3 +46,9 @@ def seed_sequence(seed: int, *keys: str | int) -> np.random.SeedSequence:
 def rng(seed: int, *keys: str | int) -> np.random.Generator:
     """Return a PCG64 generator for ``seed`` and a path of keys (see :func:`seed_sequence`)."""
     return np.random.Generator(np.random.PCG64(seed_sequence(seed, *keys)))
+
+
+def int_seed(seed: int, *keys: str | int) -> int:
+    """A non-negative int below 2**31 − 1 for ``seed`` and a path of keys (see :func:`seed_sequence`):
+    for libraries that take an integer seed (Keras) or a derived config seed."""
+    return int(seed_sequence(seed, *keys).generate_state(1)[0] % (2**31 - 1))

@@ -428,6 +428,8 @@ class ExitWaveSet:
         self._class = np.asarray(ds["atom_class"].values, int)
         self._height = np.asarray(ds["atom_height"].values, float)
         self._start = np.asarray(ds["atom_start"].values, int)
+        self._info = {name: np.asarray(v.values, float) for name, v in ds.data_vars.items()
+                      if v.dims == ("structure",)}  # build_exit_waves(info_keys=...)
         self.shape = tuple(int(n) for n in ds["exit_wave"].shape)  # (structure, config, nx, ny)
         self._cache: dict[int, np.ndarray] | None = {} if 8 * int(np.prod(self.shape)) <= cache_bytes else None
         self._array: Any = None
@@ -437,10 +439,7 @@ class ExitWaveSet:
 
     def structure_info(self, name: str) -> np.ndarray | None:
         """``(structure,)`` values stored by ``build_exit_waves(info_keys=...)``; None if absent."""
-        from hrtem.io import open_store
-
-        ds = open_store(self.path)
-        return np.asarray(ds[name].values, float) if name in ds.data_vars and ds[name].dims == ("structure",) else None
+        return self._info.get(name)
 
     @property
     def configurations(self) -> int:

@@ -95,14 +95,14 @@ def member_seed(seed: int, member: int) -> int:
     """Seed of counting network ``member`` of ``counting.networks``: the config seed for
     member 0 (one network is the plain training), a draw from the stream
     ``(seed, "learn", "gold", "count_member", member)`` for the others."""
-    from hrtem.seeding import seed_sequence
+    from hrtem.seeding import int_seed
 
     member = int(member)
     if member < 0:
         raise HrtemError(f"counting network member must be >= 0, got {member}")
     if member == 0:
         return int(seed)
-    return int(seed_sequence(seed, "learn", "gold", "count_member", member).generate_state(1)[0] % (2**31 - 1))
+    return int_seed(seed, "learn", "gold", "count_member", member)
 
 
 def member_threads(learn: Mapping[str, Any]) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from hrtem.errors import HrtemError
-from hrtem.seeding import seed_sequence
+from hrtem.seeding import int_seed
 
 __all__ = [
     "MODEL_INFO_NAME",
@@ -89,10 +89,6 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     steps_per_s: float = float("nan")
     resumed_from: int = 0
-
-
-def _int_seed(seed: int, *keys) -> int:
-    return int(seed_sequence(seed, *keys).generate_state(1)[0] % (2**31 - 1))
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -218,7 +214,7 @@ def train(
         raise HrtemError(f"learn.train.schedule must be 'constant' or 'cosine', got {schedule!r}")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(_int_seed(seed, "learn", "init"))
+    keras.utils.set_random_seed(int_seed(seed, "learn", "init"))
     model = build()
     rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(int(steps), 1)) if schedule == "cosine" else learning_rate
     optimizer = keras.optimizers.Adam(rate)
