@@ -133,6 +133,7 @@ def make(inputs: list[Path], png: Path, params: dict, seed: int) -> None:
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("total dose (e⁻/Å²)")
+    ax.set_ylabel("precision, recall of the columns")
     members = int(params.get("networks", 1) or 1)
     ax.set_title("(b) column detection by the counting network" if members == 1 else
                  f"(b) column detection by {members} averaged counting networks", fontsize=9)
