@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 
 import numpy as np
@@ -58,6 +59,15 @@ def test_count_settings_and_class_weights(test_waves):
     assert st["microscope"]["dose_e_per_a2"] == k["dose_e_per_a2"] and st["microscope"]["cs_mm"] == [-0.02, -0.01]
     assert st["microscope"]["energy_kev"] == 300.0 and st["postprocess"]["mode"] == "peaks"
     assert (st["train"]["steps"], st["train"]["loss"], st["train"]["crop_px"]) == (k["steps"], k["loss"], k["crop_px"])
+    # the counting network's fused batch norm is its own switch, not learn.network's
+    assert st["network"]["fused_batch_norm"] is False
+    on = copy.deepcopy(TINY_COUNT)
+    on["gold"]["counting"]["fused_batch_norm"] = True
+    on["network"] = {"fused_batch_norm": False}
+    assert count_learn(on)["network"]["fused_batch_norm"] is True
+    on["gold"]["counting"]["fused_batch_norm"] = False
+    on["network"] = {"fused_batch_norm": True}
+    assert count_learn(on)["network"]["fused_batch_norm"] is False
     st["train"]["crop_px"] = 32
     w = count_class_weights(test_waves, st, seed=5, n_images=4)
     assert len(w) == 7 and max(w) <= 20.0

@@ -61,6 +61,49 @@ def test_batch_norm_recalibration_makes_inference_match_batch_statistics():
             np.testing.assert_array_equal(np.asarray(v), w)
 
 
+def test_fused_batch_norm_is_the_same_layer(tmp_path):
+    """The fused training kernel gives Keras's outputs, gradients and moving statistics (to rounding),
+    including the biased batch variance in the moving average (n = 2·4·4 = 32 pixels, so the fused
+    kernel's Bessel-corrected variance would be 1/31 off), and a saved model loads back with it."""
+    import keras
+    import tensorflow as tf
+
+    from hrtem.learn.network import FusedBatchNormalization
+
+    keras.utils.set_random_seed(3)
+    plain = build_network(4, 2, width=3, depth=1, residual_convs=1)
+    fused = build_network(4, 2, width=3, depth=1, residual_convs=1, fused_batch_norm=True)
+    assert sum(isinstance(la, FusedBatchNormalization) for la in fused.layers) == 9  # 3 levels x 3 convs
+    assert not any(isinstance(la, FusedBatchNormalization) for la in plain.layers)
+    fused.set_weights(plain.get_weights())
+    g = np.random.default_rng(4)
+    x = tf.constant((2.0 + 3.0 * g.normal(size=(2, 4, 4, 2))).astype(np.float32))
+    y = tf.constant(np.eye(4, dtype=np.float32)[g.integers(4, size=(2, 4, 4))])
+    loss = make_loss("cross_entropy")
+
+    def step(m):
+        with tf.GradientTape() as tape:
+            out = m(x, training=True)
+            value = loss(y, out)
+        return np.asarray(out), tape.gradient(value, m.trainable_variables)
+
+    out_p, grad_p = step(plain)
+    out_f, grad_f = step(fused)
+    np.testing.assert_allclose(out_f, out_p, atol=1e-5)
+    for a, b in zip(grad_f, grad_p):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-4 * float(np.abs(np.asarray(b)).max()) + 1e-7)
+    moving_p = [np.asarray(v) for v in plain.non_trainable_weights]
+    moving_f = [np.asarray(v) for v in fused.non_trainable_weights]
+    assert max(np.abs(a - 1).max() for a in moving_p[1::2]) > 0.1  # the variances moved away from 1
+    for a, b in zip(moving_f, moving_p):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(fused(x, training=False)), np.asarray(plain(x, training=False)), atol=1e-5)
+    path = save_model(fused, tmp_path / "fused.keras", {"sampling_a": 0.1, "input_channels": 2, "n_classes": 3})
+    back, _ = load_model(path)
+    assert sum(isinstance(la, FusedBatchNormalization) for la in back.layers) == 9
+    np.testing.assert_allclose(np.asarray(back(x, training=False)), np.asarray(fused(x, training=False)), atol=1e-6)
+
+
 def test_transposed_convolution_starts_as_bilinear_upsampling():
     import keras
 

@@ -134,6 +134,7 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
             weight_decay=float(net["weight_decay"]),
             batch_norm=bool(net["batch_norm"]),
             residual_convs=int(net["residual_convs"]),
+            fused_batch_norm=bool(net["fused_batch_norm"]),
         )
 
     def batches(start: int):

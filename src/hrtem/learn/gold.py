@@ -107,6 +107,7 @@ GOLD_DEFAULTS: dict[str, Any] = {
         "bank_entries": 0,
         "ordinal_weight": 0.0,
         "networks": 1,
+        "fused_batch_norm": False,
         "label_sigma_a": 0.6,
         "readout_radius_a": 0.8,
         "match_radius_a": 0.8,

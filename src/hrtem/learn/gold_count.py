@@ -66,7 +66,7 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
 
     :func:`hrtem.learn.gold.gold_learn` (task ``"count"``: 300 kV, 50 Å cell,
     focal series, Cs, dose range and pixel of ``learn.gold.counting``) with
-    ``train.steps``, ``batch``, ``crop_px``, ``loss``, ``data.label_sigma_a`` and
+    ``train.steps``, ``batch``, ``crop_px``, ``loss``, ``network.fused_batch_norm``, ``data.label_sigma_a`` and
     ``data.centre_on_sites`` (the fraction of training crops centred on a random column: a 1.6–3 nm
     particle fills a small part of the cell, and uniformly placed crops are mostly vacuum) from
     ``counting``, and the peak post-processing (height = argmax class at the peak).
@@ -83,6 +83,7 @@ def count_learn(learn: Mapping[str, Any]) -> dict[str, Any]:
     out["train"]["learning_rate"] = float(k["learning_rate"]) if k["learning_rate"] is not None else out["train"]["learning_rate"]
     out["train"]["bank_entries"] = int(k["bank_entries"])
     out["train"]["ordinal_weight"] = float(k["ordinal_weight"])
+    out["network"]["fused_batch_norm"] = bool(k["fused_batch_norm"])
     out["data"]["label_sigma_a"] = float(k["label_sigma_a"])
     out["data"]["centre_on_sites"] = float(k["centre_on_sites"])  # a particle fills a small part of the cell
     lo, hi = (float(v) for v in k["dose_e_per_a2"])
