@@ -51,7 +51,7 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from hrtem.learn.network import build_network, make_loss
+    from hrtem.learn.network import make_loss, network_from_settings
 
     tr, net = settings["train"], settings["network"]
     k = int(settings["gold"]["labels"]["max_height"]) + 1
@@ -80,10 +80,7 @@ def main() -> None:
 
     def variant(fused: bool):
         keras.utils.set_random_seed(0)
-        model = build_network(k, input_channels=channels, width=int(net["width"]), depth=int(net["depth"]),
-                              skip=net["skip"], weight_decay=float(net["weight_decay"]),
-                              batch_norm=bool(net["batch_norm"]), residual_convs=int(net["residual_convs"]),
-                              fused_batch_norm=fused)
+        model = network_from_settings({**net, "fused_batch_norm": fused}, k, channels)
         opt = keras.optimizers.Adam(1e-3)
         opt.build(model.trainable_variables)
 

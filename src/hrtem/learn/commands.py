@@ -103,7 +103,7 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
     Checkpoints go to :func:`checkpoint_dir` of ``workdir`` for these settings and seed.
     """
     from hrtem.learn.data import ExitWaveSet, TrainingImages, make_dataset
-    from hrtem.learn.network import build_network
+    from hrtem.learn.network import network_from_settings
     from hrtem.learn.train import configure_tensorflow, save_model, train
 
     tr, net = learn["train"], learn["network"]
@@ -125,17 +125,7 @@ def run_training(waves_path, model_path, history_path, workdir, learn: Mapping[s
     n_out = images.n_classes + 1
 
     def build():
-        return build_network(
-            n_out,
-            input_channels=int(learn["data"]["channels"]),
-            width=int(net["width"]),
-            depth=int(net["depth"]),
-            skip=net["skip"],
-            weight_decay=float(net["weight_decay"]),
-            batch_norm=bool(net["batch_norm"]),
-            residual_convs=int(net["residual_convs"]),
-            fused_batch_norm=bool(net["fused_batch_norm"]),
-        )
+        return network_from_settings(net, n_out, int(learn["data"]["channels"]))
 
     def batches(start: int):
         ds = make_dataset(images, int(tr["batch"]), start_step=start, parallel=int(tr["threads"]))

@@ -23,7 +23,8 @@ regularisers and is added to the loss by Keras. Optimiser: Adam, learning rate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,7 @@ __all__ = [
     "BilinearUpsampling",
     "FusedBatchNormalization",
     "build_network",
+    "network_from_settings",
     "make_loss",
     "compile_network",
     "recalibrate_batch_norm",
@@ -99,9 +101,9 @@ class FusedBatchNormalization(_keras().layers.BatchNormalization):
     a 4-D ``(batch, nx, ny, channels)`` float32 tensor with the TensorFlow
     backend runs ``FusedBatchNormV3`` and its fused gradient instead of
     Keras's moments and element-wise normalisation. The width-8 counting
-    network's training step on one CPU thread took 63 ms instead of 91 ms
-    (measured for issue 11; about what the step costs without batch
-    normalisation at all). The normalisation is the same; the rounding is
+    network's training step on one CPU thread took 0.76 of the time
+    (``benchmarks/bench_train_step.py``, median of interleaved rounds; measured
+    for issue 11: about what the step costs without batch normalisation at all). The normalisation is the same; the rounding is
     not, so a network trained with it is not bit for bit the one trained
     with Keras's layer. The moving variance is updated with the batch's own
     (biased) variance, as Keras's layer does: the fused kernel returns the
@@ -253,6 +255,21 @@ def build_network(
     logits = keras.layers.Conv2D(n_outputs, 1, kernel_regularizer=reg, name="logits")(x)
     outputs = keras.layers.Softmax(axis=-1, name="probabilities")(logits)
     return keras.Model(inputs, outputs, name=name)
+
+
+def network_from_settings(network: Mapping[str, Any], n_outputs: int, input_channels: int):
+    """:func:`build_network` (segmentation head) from a ``learn.network`` section (defaults filled in)."""
+    return build_network(
+        n_outputs,
+        input_channels=int(input_channels),
+        width=int(network["width"]),
+        depth=int(network["depth"]),
+        skip=network["skip"],
+        weight_decay=float(network["weight_decay"]),
+        batch_norm=bool(network["batch_norm"]),
+        residual_convs=int(network["residual_convs"]),
+        fused_batch_norm=bool(network["fused_batch_norm"]),
+    )
 
 
 def make_loss(name: str = "sse", class_weights: Sequence[float] | None = None, ordinal_weight: float = 0.0):
