@@ -12,6 +12,9 @@ rule gold_exit_waves:
         p=lambda wc: sections_json("learn", "simulate"),
         seed=config["seed"],
     threads: 1
+    # the count store heads issue 11's longest chain (counting training, then its evaluation): it starts
+    # first, and the short jobs (detect store, series, held-out, test waves) share the other core
+    priority: lambda wc: 1 if wc.task == "count" else 0
     conda:
         ENV
     log:
